@@ -1,0 +1,312 @@
+// eql-run: runs EQL rules over a stream of events from the shell.
+//
+//   eql-run [options] RULES EVENTS      rules from a file or folder
+//   eql-run [options] -q QUERY EVENTS   one query given inline
+//   eql-run --check RULES...            parse and check rules only
+//
+// Alerts go to standard output as NDJSON; diagnostics, malformed-input
+// reports and --stats go to standard error. Exit codes: 0 rules ran, 1 bad
+// rules or unreadable input, 2 bad usage.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "eql/engine.hpp"
+#include "eql/reader.hpp"
+#include "eql/rules.hpp"
+#include "fmt/format.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitBadInput = 1;
+constexpr int kExitUsage = 2;
+
+// Reads "250ms", "10s", "5m", "1h", "2d" (or a bare number of milliseconds).
+bool ParseDuration(const std::string& text, int64_t& millis) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 15) return false;
+  int64_t value = std::stoll(text.substr(0, digits));
+  std::string unit = text.substr(digits);
+  int64_t scale = 0;
+  if (unit.empty() || unit == "ms") scale = 1;
+  else if (unit == "s") scale = 1000;
+  else if (unit == "m") scale = 60'000;
+  else if (unit == "h") scale = 3'600'000;
+  else if (unit == "d") scale = 86'400'000;
+  else return false;
+  millis = value * scale;
+  return true;
+}
+
+std::string JsonString(std::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) out += fmt::format("\\u{:04x}", c);
+        else out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+struct Loaded {
+  std::vector<eql::Rule> rules;
+  bool unreadable = false;
+};
+
+Loaded LoadAll(const std::vector<std::string>& paths) {
+  Loaded loaded;
+  for (const auto& path : paths) {
+    eql::RuleFileErrors errors;
+    auto rules = eql::LoadRules(path, &errors);
+    for (const auto& e : errors) {
+      std::cerr << "eql-run: " << e << "\n";
+      loaded.unreadable = true;
+    }
+    if (!rules.ok()) {
+      std::cerr << "eql-run: " << rules.status().message() << "\n";
+      loaded.unreadable = true;
+      continue;
+    }
+    for (auto& r : *rules) loaded.rules.push_back(std::move(r));
+  }
+  return loaded;
+}
+
+void PrintRejected(const eql::Engine& engine) {
+  for (const auto& rejected : engine.rejected_rules()) {
+    const eql::Rule& rule = engine.rules()[rejected.rule_index];
+    std::string origin = rule.origin.empty() ? rule.name : rule.origin;
+    for (const auto& d : rejected.diagnostics) {
+      std::cerr << d.Format(origin);
+      if (!rule.name.empty() && rule.name != origin) std::cerr << "  (rule \"" << rule.name << "\")\n";
+    }
+  }
+}
+
+long PeakRssKb() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "eql-run: run EQL detection rules (Elasticsearch's Event Query Language) over events.\n"
+      "RULES is a .eql file (one query), a detection-rules .toml file, a .jsonl rule pack\n"
+      "(one object a line with \"query\" and optional name, rule_id, severity) or a folder of\n"
+      "these. EVENTS is an NDJSON file, a JSON array file, a .gz of either, or - for standard\n"
+      "input. Alerts are printed as NDJSON on standard output, one line each.\n"
+      "Exit codes: 0 rules ran (even with malformed events), 1 bad rules or unreadable input,\n"
+      "2 bad usage.",
+      "eql-run"};
+  app.set_help_flag("-h,--help", "Print this help and exit");
+
+  std::vector<std::string> positional;
+  std::string query;
+  bool check = false;
+  bool batch = false;
+  bool strict = false;
+  bool stats = false;
+  bool progress = false;
+  std::string lateness_text = "0ms";
+  uint64_t max_partials = 1'000'000;
+  uint64_t max_event_bytes = 16 << 20;
+  std::string source = "ecs";
+  eql::EngineOptions options;
+
+  app.add_option("files", positional, "RULES EVENTS (or, with --check, the rule files)");
+  app.add_option("-q,--query", query, "Run this one query instead of a RULES file");
+  app.add_flag("--check", check, "Parse and check the rules only; print one diagnostic per bad query");
+  app.add_flag("--batch", batch,
+               "Read all events first and process them sorted by time, as Elasticsearch does");
+  app.add_option("--allowed-lateness", lateness_text,
+                 "How long to wait for out-of-order events when streaming (e.g. 500ms, 10s, 1m)")
+      ->capture_default_str();
+  app.add_option("--max-partials", max_partials,
+                 "Cap on live partial sequences per rule; the oldest are evicted and counted")
+      ->capture_default_str();
+  app.add_option("--max-event-bytes", max_event_bytes,
+                 "Events larger than this are reported as malformed and skipped")
+      ->capture_default_str();
+  app.add_option("--category-field", options.category_field, "Field holding the event category")
+      ->capture_default_str();
+  app.add_option("--timestamp-field", options.timestamp_field,
+                 "Field holding the timestamp (ISO 8601 text or epoch milliseconds)")
+      ->capture_default_str();
+  app.add_option("--tiebreaker-field", options.tiebreaker_field,
+                 "Field that orders events with equal timestamps (default: arrival order)");
+  app.add_flag("--strict", strict, "Stop at the first malformed event (exit code 1)");
+  app.add_flag("--stats", stats, "Print a JSON summary of the run on standard error");
+  app.add_flag("--progress", progress,
+               "Print a progress line on standard error (only when it is a terminal)");
+  app.add_option("--source", source,
+                 "Data source of the events: ecs (Elastic Common Schema, the default)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ecs"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (check) {
+    if (positional.empty() && query.empty()) {
+      std::cerr << "eql-run: --check needs rule files or -q QUERY\n";
+      return kExitUsage;
+    }
+    Loaded loaded;
+    if (!query.empty()) {
+      loaded.rules.push_back({.query = query, .name = "--query", .origin = "--query"});
+    }
+    Loaded from_files = LoadAll(positional);
+    loaded.unreadable = from_files.unreadable;
+    for (auto& r : from_files.rules) loaded.rules.push_back(std::move(r));
+    size_t total = loaded.rules.size();
+    auto engine = eql::Engine::Create(std::move(loaded.rules), options);
+    if (!engine.ok()) {
+      std::cerr << "eql-run: " << engine.status().message() << "\n";
+      return kExitBadInput;
+    }
+    PrintRejected(**engine);
+    size_t failed = (*engine)->rejected_rules().size();
+    std::cout << fmt::format("checked {} queries: {} ok, {} failed\n", total, total - failed, failed);
+    return failed == 0 && !loaded.unreadable ? kExitOk : kExitBadInput;
+  }
+
+  // Run mode.
+  std::string events_path;
+  Loaded loaded;
+  if (!query.empty()) {
+    if (positional.size() != 1) {
+      std::cerr << "eql-run: with -q QUERY give exactly one EVENTS argument (see --help)\n";
+      return kExitUsage;
+    }
+    loaded.rules.push_back({.query = query, .name = "query", .origin = "--query"});
+    events_path = positional[0];
+  } else {
+    if (positional.size() != 2) {
+      std::cerr << "eql-run: expected RULES EVENTS (see --help)\n";
+      return kExitUsage;
+    }
+    loaded = LoadAll({positional[0]});
+    events_path = positional[1];
+  }
+  if (!ParseDuration(lateness_text, options.allowed_lateness_ms)) {
+    std::cerr << "eql-run: --allowed-lateness: expected a duration like 500ms, 10s or 1m, got '"
+              << lateness_text << "'\n";
+    return kExitUsage;
+  }
+  options.batch = batch;
+  options.max_partials_per_rule = max_partials;
+  options.max_event_bytes = max_event_bytes;
+
+  auto created = eql::Engine::Create(std::move(loaded.rules), options);
+  if (!created.ok()) {
+    std::cerr << "eql-run: " << created.status().message() << "\n";
+    return kExitBadInput;
+  }
+  eql::Engine& engine = **created;
+  PrintRejected(engine);
+  bool bad_rules = loaded.unreadable || !engine.rejected_rules().empty();
+  if (engine.rules().size() == engine.rejected_rules().size()) {
+    std::cerr << "eql-run: no rule to run\n";
+    return kExitBadInput;
+  }
+
+  auto reader = eql::EventReader::Open(events_path, max_event_bytes);
+  if (!reader.ok()) {
+    std::cerr << "eql-run: " << reader.status().message() << "\n";
+    return kExitBadInput;
+  }
+  // On a pipe or terminal, each alert is written out at once.
+  const bool live_output = !batch && events_path == "-";
+  std::vector<uint64_t> alerts_per_rule(engine.rules().size(), 0);
+  engine.SetAlertCallback([&](const eql::Alert& alert) {
+    std::string line = alert.ToJson();
+    line += '\n';
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    if (live_output) std::fflush(stdout);
+  });
+
+  const bool show_progress = progress && isatty(STDERR_FILENO);
+  const std::string origin = events_path == "-" ? "<stdin>" : events_path;
+  auto started = std::chrono::steady_clock::now();
+  auto last_progress = started;
+  uint64_t events_read = 0;
+  uint64_t malformed = 0;
+  int exit_code = kExitOk;
+  eql::EventReader::Item item;
+  while ((*reader)->Next(item)) {
+    ++events_read;
+    absl::Status status = item.error.ok() ? engine.PushJson(item.json) : item.error;
+    if (!status.ok()) {
+      ++malformed;
+      std::cerr << origin << ":" << item.line << ": malformed event: " << status.message() << "\n";
+      if (strict) {
+        exit_code = kExitBadInput;
+        break;
+      }
+    }
+    if (show_progress && (events_read & 0xffff) == 0) {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_progress > std::chrono::milliseconds(500)) {
+        last_progress = now;
+        double seconds = std::chrono::duration<double>(now - started).count();
+        std::cerr << fmt::format("\r{} events, {:.1f} MB, {:.0f} events/s   ", events_read,
+                                 (*reader)->bytes_read() / 1e6, events_read / seconds);
+      }
+    }
+  }
+  if (show_progress) std::cerr << "\r\033[K";
+  if (!(*reader)->status().ok()) {
+    std::cerr << "eql-run: " << (*reader)->status().message() << "\n";
+    exit_code = kExitBadInput;
+  }
+  engine.Flush();
+  std::fflush(stdout);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  if (stats) {
+    eql::EngineStats s = engine.stats();
+    std::string rules_json;
+    for (size_t i = 0; i < engine.rules().size(); ++i) {
+      if (!rules_json.empty()) rules_json += ",";
+      const auto& r = s.rules[i];
+      rules_json += fmt::format(
+          "{{\"name\":{},\"alerts\":{},\"partials_live\":{},\"partials_expired\":{},"
+          "\"partials_evicted\":{}}}",
+          JsonString(engine.rules()[i].name), r.alerts, r.partials_live, r.partials_expired,
+          r.partials_evicted);
+    }
+    std::cerr << fmt::format(
+        "{{\"events_read\":{},\"events_malformed\":{},\"events_no_timestamp\":{},"
+        "\"events_late\":{},\"events_processed\":{},\"alerts\":{},\"partials_live\":{},"
+        "\"partials_expired\":{},\"partials_evicted\":{},\"seconds\":{:.3f},"
+        "\"events_per_second\":{:.0f},\"peak_memory_kb\":{},\"rules\":[{}]}}\n",
+        events_read, malformed, s.events_no_timestamp, s.events_late, s.events_processed,
+        s.alerts, s.partials_live, s.partials_expired, s.partials_evicted, seconds,
+        seconds > 0 ? events_read / seconds : 0.0, PeakRssKb(), rules_json);
+  }
+  if (exit_code == kExitOk && bad_rules) exit_code = kExitBadInput;
+  return exit_code;
+}
