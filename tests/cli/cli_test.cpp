@@ -1,0 +1,242 @@
+// Drives the built eql-run binary end to end: options, input forms, exit
+// codes, malformed input, standard input, and the demo's exact alerts.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "fmt/format.h"
+#include "simdjson.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kEqlRun = std::string(EQL_BINARY_DIR) + "/bin/eql-run";
+const std::string kExamples = std::string(EQL_SOURCE_DIR) + "/examples";
+
+struct Run {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `eql-run ARGS` through the shell (so tests can use pipes), capturing
+// standard output and standard error.
+Run EqlRun(const std::string& args, const std::string& stdin_text = "") {
+  fs::path dir = fs::temp_directory_path() / fmt::format("eql-cli-{}", getpid());
+  fs::create_directories(dir);
+  fs::path in = dir / "stdin", out = dir / "stdout", err = dir / "stderr";
+  std::ofstream(in) << stdin_text;
+  std::string command = fmt::format("{} {} <{} >{} 2>{}", kEqlRun, args, in.string(),
+                                    out.string(), err.string());
+  std::cout << "  $ eql-run " << args << "\n";
+  int status = std::system(command.c_str());
+  Run run;
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  auto slurp = [](const fs::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  run.out = slurp(out);
+  run.err = slurp(err);
+  return run;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+// "rule name|entity ids of the alert's events" for each alert line.
+std::vector<std::string> AlertSummaries(const std::string& out) {
+  std::vector<std::string> summaries;
+  simdjson::dom::parser parser;
+  for (const auto& line : Lines(out)) {
+    simdjson::dom::element alert;
+    EXPECT_EQ(parser.parse(line).get(alert), simdjson::SUCCESS) << line;
+    std::string_view name;
+    EXPECT_EQ(alert["rule"]["name"].get(name), simdjson::SUCCESS) << line;
+    std::string summary(name);
+    summary += "|";
+    simdjson::dom::array events;
+    EXPECT_EQ(alert["events"].get(events), simdjson::SUCCESS) << line;
+    for (auto e : events) {
+      std::string_view id;
+      bool missing = false;
+      if (e["missing"].get(missing) == simdjson::SUCCESS && missing) {
+        summary += "(missing) ";
+      } else if (e["process"]["entity_id"].get(id) == simdjson::SUCCESS) {
+        summary += std::string(id) + " ";
+      }
+    }
+    summaries.push_back(summary);
+  }
+  return summaries;
+}
+
+TEST(Cli, HelpListsEveryOption) {
+  Run run = EqlRun("--help");
+  EXPECT_EQ(run.exit_code, 0);
+  for (const char* option : {"--query", "--check", "--batch", "--allowed-lateness",
+                             "--max-partials", "--category-field", "--timestamp-field",
+                             "--tiebreaker-field", "--strict", "--stats", "--progress",
+                             "--source"}) {
+    EXPECT_NE(run.out.find(option), std::string::npos) << option;
+  }
+}
+
+TEST(Cli, BadUsageExitsTwo) {
+  EXPECT_EQ(EqlRun("").exit_code, 2);
+  EXPECT_EQ(EqlRun("--no-such-option x y").exit_code, 2);
+  EXPECT_EQ(EqlRun("--allowed-lateness soon -q 'any where true' -").exit_code, 2);
+  EXPECT_EQ(EqlRun("--source nosuchsource -q 'any where true' -").exit_code, 2);
+}
+
+TEST(Cli, CheckExampleRules) {
+  Run run = EqlRun("--check " + kExamples + "/rules");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "checked 5 queries: 5 ok, 0 failed\n");
+}
+
+TEST(Cli, CheckReportsBadQueryWithPosition) {
+  fs::path dir = fs::temp_directory_path() / fmt::format("eql-cli-check-{}", getpid());
+  fs::create_directories(dir);
+  std::ofstream(dir / "bad.eql") << "process where process.name = \"node\"\n";
+  std::ofstream(dir / "good.eql") << "process where process.name == \"node\"\n";
+  Run run = EqlRun("--check " + dir.string());
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.out, "checked 2 queries: 1 ok, 1 failed\n");
+  EXPECT_NE(run.err.find("bad.eql:1:28:"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("^"), std::string::npos) << run.err;
+}
+
+TEST(Cli, CheckJsonlPack) {
+  fs::path pack = fs::temp_directory_path() / fmt::format("eql-cli-pack-{}.jsonl", getpid());
+  std::ofstream(pack) << R"({"name": "a", "query": "process where true"})" << "\n"
+                      << R"({"name": "b", "query": "process where"})" << "\n"
+                      << R"({"name": "c", "query": "sequence [process where true] [file where true]"})"
+                      << "\n";
+  Run run = EqlRun("--check " + pack.string());
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.out, "checked 3 queries: 2 ok, 1 failed\n");
+  EXPECT_NE(run.err.find(pack.string() + ":2"), std::string::npos) << run.err;
+}
+
+TEST(Cli, DemoAlertsLinux) {
+  Run run = EqlRun("--batch " + kExamples + "/rules " + kExamples + "/data/linux-npm.ndjson");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  std::vector<std::string> expected = {
+      "Node.js Pre or Post-Install Script Execution|a-101 a-102 ",
+      "Node.js Pre or Post-Install Script Execution|d-400 d-401 ",
+  };
+  EXPECT_EQ(AlertSummaries(run.out), expected) << run.out;
+}
+
+TEST(Cli, DemoAlertsWindows) {
+  Run run = EqlRun("--batch " + kExamples + "/rules " + kExamples + "/data/windows-node.ndjson");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  // Per event, rules fire in the order they were loaded (files sorted by name).
+  std::vector<std::string> expected = {
+      "nodejs_appdata_execution|w1-10 ",
+      "Suspicious Execution with NodeJS|w1-10 ",
+      "nodejs_preload_by_powershell|w1-11 ",
+      "Suspicious Execution with NodeJS|w1-11 ",
+      "nodejs_inline_code|w2-20 ",
+      "Suspicious Execution with NodeJS|w2-20 ",
+      "nodejs_inline_code|w2-22 ",
+      "Suspicious Execution with NodeJS|w2-22 ",
+  };
+  EXPECT_EQ(AlertSummaries(run.out), expected) << run.out;
+}
+
+TEST(Cli, AlertCarriesOriginalEventTextAndRuleMetadata) {
+  std::string event =
+      R"({"@timestamp": "2026-01-01T00:00:00Z",  "event": {"category": "process"}, "process": {"name": "node"}})";
+  Run run = EqlRun("-q 'process where process.name == \"node\"' -", event + "\n");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find(event), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("\"rule\":{\"name\":\"query\""), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("join_keys"), std::string::npos) << "event queries carry no join keys";
+}
+
+TEST(Cli, MalformedLinesAreReportedAndSkipped) {
+  std::string input =
+      "{\"@timestamp\": 1, \"event\": {\"category\": \"process\"}, \"process\": {\"name\": \"a\"}}\n"
+      "{not json\n"
+      "{\"@timestamp\": 2, \"event\": {\"category\": \"process\"}, \"process\": {\"name\": \"b\"}}\n"
+      "{\"event\": {\"category\": \"process\"}, \"process\": {\"name\": \"c\"}}\n"
+      "\xff\xfe\x00garbage\n"
+      "{\"@timestamp\": 3, \"event\": {\"category\": \"process\"}, \"process\": {\"name\": \"d\"}}\n";
+  Run run = EqlRun("--stats -q 'process where true' -", input);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(Lines(run.out).size(), 3u) << run.out;
+  EXPECT_NE(run.err.find("<stdin>:2: malformed event"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("<stdin>:4: malformed event"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("<stdin>:5: malformed event"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("\"events_read\":6"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("\"events_malformed\":3"), std::string::npos) << run.err;
+}
+
+TEST(Cli, StrictStopsAtFirstMalformedEvent) {
+  std::string input =
+      "{\"@timestamp\": 1, \"event\": {\"category\": \"process\"}}\n"
+      "{oops\n"
+      "{\"@timestamp\": 2, \"event\": {\"category\": \"process\"}}\n";
+  Run run = EqlRun("--strict -q 'process where true' -", input);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(Lines(run.out).size(), 1u) << run.out;
+}
+
+TEST(Cli, JsonArrayAndGzipInput) {
+  fs::path dir = fs::temp_directory_path() / fmt::format("eql-cli-in-{}", getpid());
+  fs::create_directories(dir);
+  std::ofstream(dir / "events.json")
+      << "[\n {\"@timestamp\": 1, \"event\": {\"category\": \"process\"}, \"n\": 1},\n"
+         " {\"@timestamp\": 2, \"event\": {\"category\": \"file\"}, \"n\": 2},\n"
+         " {\"@timestamp\": 3, \"event\": {\"category\": \"process\"}, \"n\": 3}\n]\n";
+  Run run = EqlRun("-q 'process where true' " + (dir / "events.json").string());
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(Lines(run.out).size(), 2u) << run.out;
+  ASSERT_EQ(std::system(fmt::format("gzip -kf {}", (dir / "events.json").string()).c_str()), 0);
+  Run gz = EqlRun("-q 'process where true' " + (dir / "events.json.gz").string());
+  EXPECT_EQ(gz.exit_code, 0) << gz.err;
+  EXPECT_EQ(gz.out, run.out);
+}
+
+TEST(Cli, UnreadableInputsExitOne) {
+  EXPECT_EQ(EqlRun("-q 'any where true' /no/such/events.ndjson").exit_code, 1);
+  EXPECT_EQ(EqlRun("/no/such/rules.eql -").exit_code, 1);
+  Run bad = EqlRun("-q 'any where' -", "");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("--query:1:"), std::string::npos) << bad.err;
+}
+
+TEST(Cli, FieldOptions) {
+  std::string input = R"({"ts": "2026-01-01T00:00:01Z", "kind": "process", "seq": 2, "n": 1})"
+                      "\n"
+                      R"({"ts": "2026-01-01T00:00:01Z", "kind": "process", "seq": 1, "n": 2})"
+                      "\n";
+  Run run = EqlRun(
+      "--batch --timestamp-field ts --category-field kind --tiebreaker-field seq "
+      "-q 'process where true' -",
+      input);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  auto lines = Lines(run.out);
+  ASSERT_EQ(lines.size(), 2u) << run.out;
+  EXPECT_NE(lines[0].find("\"n\": 2"), std::string::npos) << "tiebreaker orders equal times";
+}
+
+}  // namespace
