@@ -44,14 +44,16 @@ absl::Status LoadEql(const fs::path& path, std::vector<Rule>& rules) {
 absl::Status LoadToml(const fs::path& path, std::vector<Rule>& rules, RuleFileErrors* errors) {
   auto text = ReadFile(path);
   if (!text.ok()) return text.status();
-  toml::parse_result parsed = toml::parse(*text, path.string());
-  if (!parsed) {
-    const auto& err = parsed.error();
+  // Debian's toml++ is built with exceptions: a parse error is thrown, and
+  // caught here so that it becomes a status like every other error.
+  toml::table doc;
+  try {
+    doc = toml::parse(*text, path.string());
+  } catch (const toml::parse_error& err) {
     return absl::InvalidArgumentError(absl::StrCat(path.string(), ":", err.source().begin.line,
                                                    ":", err.source().begin.column, ": ",
-                                                   err.description()));
+                                                   std::string(err.description())));
   }
-  const toml::table& doc = parsed.table();
   // detection-rules keeps the rule in a [rule] table; accept a bare file too.
   const toml::table* table = doc["rule"].as_table();
   if (table == nullptr) table = &doc;

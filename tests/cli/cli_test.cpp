@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 const std::string kEqlRun = std::string(EQL_BINARY_DIR) + "/bin/eql-run";
 const std::string kExamples = std::string(EQL_SOURCE_DIR) + "/examples";
 
-struct Run {
+struct CliRun {
   int exit_code = -1;
   std::string out;
   std::string err;
@@ -28,7 +28,7 @@ struct Run {
 
 // Runs `eql-run ARGS` through the shell (so tests can use pipes), capturing
 // standard output and standard error.
-Run EqlRun(const std::string& args, const std::string& stdin_text = "") {
+CliRun EqlRun(const std::string& args, const std::string& stdin_text = "") {
   fs::path dir = fs::temp_directory_path() / fmt::format("eql-cli-{}", getpid());
   fs::create_directories(dir);
   fs::path in = dir / "stdin", out = dir / "stdout", err = dir / "stderr";
@@ -37,7 +37,7 @@ Run EqlRun(const std::string& args, const std::string& stdin_text = "") {
                                     out.string(), err.string());
   std::cout << "  $ eql-run " << args << "\n";
   int status = std::system(command.c_str());
-  Run run;
+  CliRun run;
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   auto slurp = [](const fs::path& p) {
     std::ifstream f(p, std::ios::binary);
@@ -88,7 +88,7 @@ std::vector<std::string> AlertSummaries(const std::string& out) {
 }
 
 TEST(Cli, HelpListsEveryOption) {
-  Run run = EqlRun("--help");
+  CliRun run = EqlRun("--help");
   EXPECT_EQ(run.exit_code, 0);
   for (const char* option : {"--query", "--check", "--batch", "--allowed-lateness",
                              "--max-partials", "--category-field", "--timestamp-field",
@@ -106,7 +106,7 @@ TEST(Cli, BadUsageExitsTwo) {
 }
 
 TEST(Cli, CheckExampleRules) {
-  Run run = EqlRun("--check " + kExamples + "/rules");
+  CliRun run = EqlRun("--check " + kExamples + "/rules");
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(run.out, "checked 5 queries: 5 ok, 0 failed\n");
 }
@@ -116,7 +116,7 @@ TEST(Cli, CheckReportsBadQueryWithPosition) {
   fs::create_directories(dir);
   std::ofstream(dir / "bad.eql") << "process where process.name = \"node\"\n";
   std::ofstream(dir / "good.eql") << "process where process.name == \"node\"\n";
-  Run run = EqlRun("--check " + dir.string());
+  CliRun run = EqlRun("--check " + dir.string());
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_EQ(run.out, "checked 2 queries: 1 ok, 1 failed\n");
   EXPECT_NE(run.err.find("bad.eql:1:28:"), std::string::npos) << run.err;
@@ -129,14 +129,14 @@ TEST(Cli, CheckJsonlPack) {
                       << R"({"name": "b", "query": "process where"})" << "\n"
                       << R"({"name": "c", "query": "sequence [process where true] [file where true]"})"
                       << "\n";
-  Run run = EqlRun("--check " + pack.string());
+  CliRun run = EqlRun("--check " + pack.string());
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_EQ(run.out, "checked 3 queries: 2 ok, 1 failed\n");
   EXPECT_NE(run.err.find(pack.string() + ":2"), std::string::npos) << run.err;
 }
 
 TEST(Cli, DemoAlertsLinux) {
-  Run run = EqlRun("--batch " + kExamples + "/rules " + kExamples + "/data/linux-npm.ndjson");
+  CliRun run = EqlRun("--batch " + kExamples + "/rules " + kExamples + "/data/linux-npm.ndjson");
   EXPECT_EQ(run.exit_code, 0) << run.err;
   std::vector<std::string> expected = {
       "Node.js Pre or Post-Install Script Execution|a-101 a-102 ",
@@ -146,7 +146,7 @@ TEST(Cli, DemoAlertsLinux) {
 }
 
 TEST(Cli, DemoAlertsWindows) {
-  Run run = EqlRun("--batch " + kExamples + "/rules " + kExamples + "/data/windows-node.ndjson");
+  CliRun run = EqlRun("--batch " + kExamples + "/rules " + kExamples + "/data/windows-node.ndjson");
   EXPECT_EQ(run.exit_code, 0) << run.err;
   // Per event, rules fire in the order they were loaded (files sorted by name).
   std::vector<std::string> expected = {
@@ -165,7 +165,7 @@ TEST(Cli, DemoAlertsWindows) {
 TEST(Cli, AlertCarriesOriginalEventTextAndRuleMetadata) {
   std::string event =
       R"({"@timestamp": "2026-01-01T00:00:00Z",  "event": {"category": "process"}, "process": {"name": "node"}})";
-  Run run = EqlRun("-q 'process where process.name == \"node\"' -", event + "\n");
+  CliRun run = EqlRun("-q 'process where process.name == \"node\"' -", event + "\n");
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_NE(run.out.find(event), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("\"rule\":{\"name\":\"query\""), std::string::npos) << run.out;
@@ -180,7 +180,7 @@ TEST(Cli, MalformedLinesAreReportedAndSkipped) {
       "{\"event\": {\"category\": \"process\"}, \"process\": {\"name\": \"c\"}}\n"
       "\xff\xfe\x00garbage\n"
       "{\"@timestamp\": 3, \"event\": {\"category\": \"process\"}, \"process\": {\"name\": \"d\"}}\n";
-  Run run = EqlRun("--stats -q 'process where true' -", input);
+  CliRun run = EqlRun("--stats -q 'process where true' -", input);
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(Lines(run.out).size(), 3u) << run.out;
   EXPECT_NE(run.err.find("<stdin>:2: malformed event"), std::string::npos) << run.err;
@@ -195,7 +195,7 @@ TEST(Cli, StrictStopsAtFirstMalformedEvent) {
       "{\"@timestamp\": 1, \"event\": {\"category\": \"process\"}}\n"
       "{oops\n"
       "{\"@timestamp\": 2, \"event\": {\"category\": \"process\"}}\n";
-  Run run = EqlRun("--strict -q 'process where true' -", input);
+  CliRun run = EqlRun("--strict -q 'process where true' -", input);
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_EQ(Lines(run.out).size(), 1u) << run.out;
 }
@@ -207,11 +207,11 @@ TEST(Cli, JsonArrayAndGzipInput) {
       << "[\n {\"@timestamp\": 1, \"event\": {\"category\": \"process\"}, \"n\": 1},\n"
          " {\"@timestamp\": 2, \"event\": {\"category\": \"file\"}, \"n\": 2},\n"
          " {\"@timestamp\": 3, \"event\": {\"category\": \"process\"}, \"n\": 3}\n]\n";
-  Run run = EqlRun("-q 'process where true' " + (dir / "events.json").string());
+  CliRun run = EqlRun("-q 'process where true' " + (dir / "events.json").string());
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(Lines(run.out).size(), 2u) << run.out;
   ASSERT_EQ(std::system(fmt::format("gzip -kf {}", (dir / "events.json").string()).c_str()), 0);
-  Run gz = EqlRun("-q 'process where true' " + (dir / "events.json.gz").string());
+  CliRun gz = EqlRun("-q 'process where true' " + (dir / "events.json.gz").string());
   EXPECT_EQ(gz.exit_code, 0) << gz.err;
   EXPECT_EQ(gz.out, run.out);
 }
@@ -219,7 +219,7 @@ TEST(Cli, JsonArrayAndGzipInput) {
 TEST(Cli, UnreadableInputsExitOne) {
   EXPECT_EQ(EqlRun("-q 'any where true' /no/such/events.ndjson").exit_code, 1);
   EXPECT_EQ(EqlRun("/no/such/rules.eql -").exit_code, 1);
-  Run bad = EqlRun("-q 'any where' -", "");
+  CliRun bad = EqlRun("-q 'any where' -", "");
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("--query:1:"), std::string::npos) << bad.err;
 }
@@ -229,7 +229,7 @@ TEST(Cli, FieldOptions) {
                       "\n"
                       R"({"ts": "2026-01-01T00:00:01Z", "kind": "process", "seq": 1, "n": 2})"
                       "\n";
-  Run run = EqlRun(
+  CliRun run = EqlRun(
       "--batch --timestamp-field ts --category-field kind --tiebreaker-field seq "
       "-q 'process where true' -",
       input);

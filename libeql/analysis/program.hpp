@@ -1,0 +1,126 @@
+// libeql/analysis/program.hpp
+//
+// The compiled form of an EQL condition or value expression: a flat array of
+// nodes that the evaluator (libeql/expr/eval.hpp) walks with one switch, with
+// every field bound to a registry id, constants typed and folded, and every
+// wildcard pattern, regex, `in` list and CIDR block compiled once.
+//
+// Null and `not` follow how Elasticsearch runs a condition: it translates it
+// to a Lucene bool query (and/or/not = must/should/must_not) whose leaves are
+// queries on a field (term, range, wildcard, regexp, terms, prefix, exists)
+// or multi-value-aware scripts (QueryTranslator.toQuery ->
+// Scripts.multiValueDocValuesRewrite). Every leaf is two-valued: a field
+// query does not match a missing field, and a script filter is null-safe
+// (null -> no match). `not` is must_not, so `not process.name : "x"`,
+// `process.name != "x"` and `not length(x) > 1` are all TRUE for an event
+// without the field (ExpressionTranslators.Nots: NotQuery, and a script
+// hoists its not() outside the per-value test). Three-valued logic remains
+// inside a leaf's operands: `null == (exit_code > -1)` is true when exit_code
+// is missing, because the comparison there is null.
+//
+// Array-valued fields follow Elasticsearch's "any value matches" (a term
+// query on a multi-valued field, or a script run for each value): each
+// predicate node (comparison, match, in, null test, or a boolean used as a
+// condition) lists the fields it reads, and the evaluator tries it for every
+// combination of their values; the predicate is true if any try is true,
+// else false if any is false, else null (an array's nulls are no values, as
+// in doc values). On a field, `!=`, `not in` and `== null` are must_not of
+// the positive query (`a != "x"` is `not (a == "x")`), so `["x","y"] != "x"`
+// is false and a missing field makes `a != "x"` true; over computed values
+// they are script tests per combination (`length(a) != 3` is any(!=)).
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "analysis/semantics.hpp"
+#include "analysis/text.hpp"
+#include "io/record.hpp"
+
+namespace re2 {
+class RE2;
+}
+
+namespace eql::analysis {
+
+enum class Op : uint8_t {
+  kConst,         //!< consts[a]
+  kField,         //!< field a (the bound element inside a predicate)
+  kAnd,           //!< a and b (short-circuit, three-valued)
+  kOr,            //!< a or b
+  kNot,           //!< not a
+  kTruthy,        //!< predicate: the boolean value a (a field used as a condition)
+  kCompare,       //!< predicate: a <sub> b, tested per value combination
+  kNotNull,       //!< predicate: a != null; `negate` for a == null
+  kMatch,         //!< predicate: a matches match_sets[b]
+  kIn,            //!< predicate: a in in_sets[b] or lists[c .. c+d); `negate`: not in
+  kArith,         //!< a <sub> b, sub = ArithOp
+  kNegate,        //!< -a
+  kCall,          //!< function sub over lists[a .. a+b); c = cidr set + 1 (0: none)
+  kFieldCompare,  //!< predicate fast path: field a <sub> consts[b]; date: as timestamps
+  kFieldMatch,    //!< predicate fast path: field a matches match_sets[b]
+  kFieldIn,       //!< predicate fast path: field a in in_sets[b]
+  kFieldNotNull,  //!< predicate fast path: field a has a non-null value
+};
+
+struct Node {
+  Op op = Op::kConst;
+  uint8_t sub = 0;      //!< CompareOp / ArithOp / Function
+  bool negate = false;  //!< the predicate's result is negated
+  bool case_insensitive = false;
+  bool date = false;  //!< compare as epoch millis (timestamp fields)
+  //! A leaf Elasticsearch pushes down as a Lucene query (field against
+  //! constants) rather than as a script; both are two-valued in the bool
+  //! query, the distinction is kept for Explain() and for the engine's
+  //! prefilters.
+  bool two_valued = false;
+  //! A leaf Elasticsearch runs as a script (anything over computed values).
+  bool script = false;
+  uint32_t a = 0, b = 0, c = 0, d = 0;
+  uint32_t fields_begin = 0;  //!< predicates: fields to iterate, in lists[]
+  uint32_t fields_count = 0;
+};
+
+//! The patterns of one `:` / like / regex, with or without a list.
+struct MatchSet {
+  bool regex = false;
+  bool case_insensitive = false;
+  std::vector<WildcardPattern> wildcards;
+  std::vector<std::shared_ptr<const re2::RE2>> regexes;
+};
+
+//! The constant elements of one `in` list.
+struct InSet {
+  bool case_insensitive = false;
+  absl::flat_hash_set<std::string> strings;  //!< folded when case_insensitive
+  std::vector<Scalar> numbers;
+  bool has_true = false;
+  bool has_false = false;
+};
+
+struct Program {
+  std::vector<Node> nodes;
+  std::vector<uint32_t> lists;  //!< child and field lists
+  std::vector<Scalar> consts;
+  std::deque<std::string> texts;  //!< storage of string constants (stable)
+  std::vector<MatchSet> match_sets;
+  std::vector<InSet> in_sets;
+  std::vector<std::vector<CidrBlock>> cidr_sets;
+  uint32_t root = 0;
+  uint32_t field_limit = 0;         //!< 1 + the largest field id read
+  std::vector<io::FieldId> fields;  //!< every field read, sorted, distinct
+
+  Program() = default;
+  Program(const Program&) = delete;  // consts point into texts
+  Program& operator=(const Program&) = delete;
+  Program(Program&&) = default;
+  Program& operator=(Program&&) = default;
+
+  //! A readable dump of the nodes (EXPLAIN-style, for tests and debugging).
+  std::string Explain() const;
+};
+
+}  // namespace eql::analysis

@@ -1,0 +1,410 @@
+// libeql/expr/eval.cpp
+#include "expr/eval.hpp"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <span>
+
+#include "io/timestamp.hpp"
+
+namespace eql::expr {
+
+namespace {
+
+using analysis::Arena;
+using analysis::InSet;
+using analysis::MatchSet;
+using analysis::Node;
+using analysis::Op;
+using analysis::Program;
+using analysis::ToTri;
+using analysis::TriOf;
+using ast::CompareOp;
+using io::FieldId;
+using io::Record;
+
+// Debian's abseil has its own string_view type for heterogeneous lookup.
+inline absl::string_view Key(std::string_view s) { return {s.data(), s.size()}; }
+
+// Per-thread scratch: bindings of array elements, and the string arena.
+struct Scratch {
+  Arena arena;
+  std::vector<Scalar> bound;
+  std::vector<uint8_t> is_bound;
+};
+
+thread_local Scratch tls_scratch;
+
+// Combinations tried by one predicate over several array fields, at most:
+// beyond it the predicate gives what it has found so far (a crafted event
+// with two 10^4-element arrays cannot stall the engine).
+constexpr uint64_t kMaxCombinations = 1 << 16;
+
+inline Tri And3(Tri a, Tri b) {
+  if (a == Tri::kFalse || b == Tri::kFalse) return Tri::kFalse;
+  if (a == Tri::kTrue && b == Tri::kTrue) return Tri::kTrue;
+  return Tri::kNull;
+}
+
+// Folds three-valued results of "any element" tries: true wins, then false.
+inline void Accumulate(Tri& acc, Tri t) {
+  if (t == Tri::kTrue || acc == Tri::kTrue) {
+    acc = Tri::kTrue;
+  } else if (t == Tri::kFalse) {
+    acc = Tri::kFalse;
+  }
+}
+
+class Evaluator {
+ public:
+  Evaluator(const Program& p, const Record& r, Scratch& s) : p_(p), r_(r), s_(s) {
+    if (s_.is_bound.size() < p_.field_limit) {
+      s_.is_bound.resize(p_.field_limit, 0);
+      s_.bound.resize(p_.field_limit);
+    }
+  }
+
+  // A condition's value. `in_script`: the condition is an operand inside a
+  // script (`null == (a > 1)`, `string(a : "x")`), where everything is
+  // three-valued; otherwise it is part of the bool query, where every leaf is
+  // two-valued (a field query does not match a missing field; a script
+  // filter is null-safe) and `not` is must_not.
+  Tri Pred(uint32_t index, bool in_script = false) {
+    const Node& n = p_.nodes[index];
+    switch (n.op) {
+      case Op::kAnd: {
+        Tri a = Pred(n.a, in_script);
+        if (a == Tri::kFalse) return a;
+        return And3(a, Pred(n.b, in_script));
+      }
+      case Op::kOr: {
+        Tri a = Pred(n.a, in_script);
+        if (a == Tri::kTrue) return a;
+        Tri b = Pred(n.b, in_script);
+        if (b == Tri::kTrue) return b;
+        return a == Tri::kNull || b == Tri::kNull ? Tri::kNull : Tri::kFalse;
+      }
+      case Op::kNot: {
+        // In the bool query `not` is must_not (a multi-value-aware script
+        // hoists its `not` out of the per-value test the same way); inside
+        // a script operand it is three-valued.
+        Tri t = Pred(n.a, in_script);
+        if (in_script) return analysis::Not(t);
+        return t == Tri::kTrue ? Tri::kFalse : Tri::kTrue;
+      }
+      case Op::kConst:
+        return TriOf(p_.consts[n.a]);
+      case Op::kFieldCompare:
+        return Negated(n, FieldCompare(n), in_script);
+      case Op::kFieldMatch:
+        return Negated(n, FieldMatch(n), in_script);
+      case Op::kFieldIn:
+        return Negated(n, FieldIn(n), in_script);
+      case Op::kFieldNotNull:
+        return Negated(n, FieldNotNull(n), in_script);
+      case Op::kNotNull: {
+        // Its negation (== null) is applied per combination, in Once().
+        uint64_t budget = kMaxCombinations;
+        Tri t = Enumerate(n, 0, budget);
+        return !in_script && t == Tri::kNull ? Tri::kFalse : t;
+      }
+      case Op::kTruthy:
+      case Op::kCompare:
+      case Op::kMatch:
+      case Op::kIn: {
+        uint64_t budget = kMaxCombinations;
+        return Negated(n, Enumerate(n, 0, budget), in_script);
+      }
+      default:
+        return TriOf(Value(index));
+    }
+  }
+
+  Scalar Value(uint32_t index) {
+    const Node& n = p_.nodes[index];
+    switch (n.op) {
+      case Op::kConst:
+        return p_.consts[n.a];
+      case Op::kField: {
+        if (s_.is_bound[n.a]) return s_.bound[n.a];
+        for (Scalar v : r_.Get(n.a)) {
+          if (!v.is_null()) return v;
+        }
+        return Scalar();
+      }
+      case Op::kArith:
+        return analysis::Arithmetic(static_cast<ast::ArithOp>(n.sub), Value(n.a), Value(n.b));
+      case Op::kNegate:
+        return analysis::Negate(Value(n.a));
+      case Op::kCall: {
+        Scalar small[8];
+        std::vector<Scalar> big;
+        Scalar* args = small;
+        if (n.b > 8) {
+          big.resize(n.b);
+          args = big.data();
+        }
+        for (uint32_t i = 0; i < n.b; ++i) args[i] = Value(p_.lists[n.a + i]);
+        const std::vector<analysis::CidrBlock>* cidrs = n.c == 0 ? nullptr : &p_.cidr_sets[n.c - 1];
+        return analysis::CallFunction(static_cast<analysis::Function>(n.sub), n.case_insensitive,
+                                      std::span<const Scalar>(args, n.b), cidrs, s_.arena);
+      }
+      default:
+        return analysis::ScalarOf(Pred(index, /*in_script=*/true));
+    }
+  }
+
+  // Visits every combination of the values of a generic predicate's fields
+  // (a missing field is one null), binding each; combines the tries.
+  Tri Enumerate(const Node& n, uint32_t k, uint64_t& budget) {
+    if (k == n.fields_count) {
+      if (budget == 0) return Tri::kNull;
+      --budget;
+      return Once(n);
+    }
+    FieldId f = p_.lists[n.fields_begin + k];
+    if (s_.is_bound[f]) return Enumerate(n, k + 1, budget);
+    // Like doc values, an array's nulls are no values; a field with no
+    // value at all is tried once, as null.
+    Record::Values values = r_.Get(f);
+    s_.is_bound[f] = 1;
+    Tri acc = Tri::kNull;
+    bool any = false;
+    for (Scalar v : values) {
+      if (v.is_null()) continue;
+      any = true;
+      s_.bound[f] = v;
+      Accumulate(acc, Enumerate(n, k + 1, budget));
+      if (acc == Tri::kTrue || budget == 0) break;
+    }
+    if (!any) {
+      s_.bound[f] = Scalar();
+      acc = Enumerate(n, k + 1, budget);
+    }
+    s_.is_bound[f] = 0;
+    return acc;
+  }
+
+  // One try of a generic predicate with the current bindings (not negated).
+  Tri Once(const Node& n) {
+    switch (n.op) {
+      case Op::kTruthy:
+        return TriOf(Value(n.a));
+      case Op::kCompare:
+        return analysis::Compare(static_cast<CompareOp>(n.sub), Value(n.a), Value(n.b));
+      case Op::kNotNull:
+        // `x == null` of a computed x: tested per value combination.
+        return ToTri(Value(n.a).is_null() == n.negate);
+      case Op::kMatch:
+        return MatchOne(p_.match_sets[n.b], Value(n.a));
+      case Op::kIn: {
+        Scalar subject = Value(n.a);
+        if (subject.is_null()) return Tri::kNull;
+        if (InOne(p_.in_sets[n.b], subject)) return Tri::kTrue;
+        for (uint32_t i = 0; i < n.d; ++i) {
+          Scalar item = Value(p_.lists[n.c + i]);
+          Tri t = n.case_insensitive ? analysis::EqualsFolded(subject, item, s_.arena)
+                                     : analysis::Compare(CompareOp::kEq, subject, item);
+          if (t == Tri::kTrue) return t;
+        }
+        return Tri::kFalse;
+      }
+      default:
+        return Tri::kNull;
+    }
+  }
+
+  // Applies the leaf's kind: a two-valued leaf turns null into false, and a
+  // negated leaf (!=, not in, == null) is negated after that.
+  static Tri Negated(const Node& n, Tri t, bool in_script) {
+    if (!in_script && t == Tri::kNull) t = Tri::kFalse;
+    return n.negate ? analysis::Not(t) : t;
+  }
+
+  // The values a fast-path predicate tests: the bound element when an
+  // enclosing predicate has bound the field, else all of them.
+  template <class F>
+  Tri ForEachValue(FieldId f, F&& test) {
+    if (f < s_.is_bound.size() && s_.is_bound[f]) {
+      const Scalar& v = s_.bound[f];
+      return v.is_null() ? Tri::kNull : test(v);
+    }
+    Tri acc = Tri::kNull;
+    for (Scalar v : r_.Get(f)) {
+      if (v.is_null()) continue;
+      Accumulate(acc, test(v));
+      if (acc == Tri::kTrue) break;
+    }
+    return acc;
+  }
+
+  Tri FieldCompare(const Node& n) {
+    const Scalar& c = p_.consts[n.b];
+    auto op = static_cast<CompareOp>(n.sub);
+    if (n.date) {
+      return ForEachValue(n.a, [&](const Scalar& v) {
+        auto ms = io::TimestampMillis(v);
+        return ms ? analysis::Compare(op, Scalar::Int(*ms), c) : Tri::kNull;
+      });
+    }
+    if (c.type == Scalar::Type::kString && op == CompareOp::kEq) {
+      return ForEachValue(n.a, [&](const Scalar& v) {
+        if (v.type == Scalar::Type::kString) return ToTri(v.s == c.s);
+        return analysis::Compare(op, v, c);
+      });
+    }
+    return ForEachValue(n.a, [&](const Scalar& v) { return analysis::Compare(op, v, c); });
+  }
+
+  Tri MatchOne(const MatchSet& m, const Scalar& v) {
+    char buf[32];
+    bool ok;
+    std::string_view text = analysis::TextOf(v, buf, ok);
+    if (!ok) return Tri::kNull;
+    if (m.regex) {
+      for (const auto& re : m.regexes) {
+        if (RE2::FullMatch(text, *re)) return Tri::kTrue;
+      }
+      return Tri::kFalse;
+    }
+    if (!m.case_insensitive) {
+      for (const auto& w : m.wildcards) {
+        if (w.Matches(text)) return Tri::kTrue;
+      }
+      return Tri::kFalse;
+    }
+    // Case-insensitive: most patterns are decided on the raw ASCII text; the
+    // folded copy is made once, and only when some pattern needs it.
+    std::string_view folded;
+    bool have_folded = false;
+    const bool ascii = analysis::IsAscii(text);
+    for (const auto& w : m.wildcards) {
+      int quick = w.QuickMatchInsensitive(text, ascii);
+      if (quick == 1) return Tri::kTrue;
+      if (quick == 0) continue;
+      if (!have_folded) {
+        folded = analysis::FoldInto(text, s_.arena);
+        have_folded = true;
+      }
+      if (w.Matches(folded)) return Tri::kTrue;
+    }
+    return Tri::kFalse;
+  }
+
+  Tri FieldMatch(const Node& n) {
+    const MatchSet& m = p_.match_sets[n.b];
+    return ForEachValue(n.a, [&](const Scalar& v) { return MatchOne(m, v); });
+  }
+
+  bool InOne(const InSet& set, const Scalar& v) {
+    switch (v.type) {
+      case Scalar::Type::kNull:
+        return false;
+      case Scalar::Type::kBool:
+        if (v.b ? set.has_true : set.has_false) return true;
+        if (!set.strings.empty()) return set.strings.contains(Key(v.b ? "true" : "false"));
+        return false;
+      case Scalar::Type::kString: {
+        std::string_view s = set.case_insensitive ? analysis::FoldInto(v.s, s_.arena) : v.s;
+        if (set.strings.contains(Key(s))) return true;
+        for (const Scalar& x : set.numbers) {
+          if (analysis::Compare(CompareOp::kEq, v, x) == Tri::kTrue) return true;
+        }
+        return false;
+      }
+      default: {
+        for (const Scalar& x : set.numbers) {
+          if (analysis::Compare(CompareOp::kEq, v, x) == Tri::kTrue) return true;
+        }
+        if (!set.strings.empty()) {
+          // A keyword field indexes the number as its text.
+          char buf[32];
+          bool ok;
+          return set.strings.contains(Key(analysis::TextOf(v, buf, ok)));
+        }
+        return false;
+      }
+    }
+  }
+
+  Tri FieldIn(const Node& n) {
+    const InSet& set = p_.in_sets[n.b];
+    return ForEachValue(n.a, [&](const Scalar& v) { return ToTri(InOne(set, v)); });
+  }
+
+  Tri FieldNotNull(const Node& n) {
+    if (n.a < s_.is_bound.size() && s_.is_bound[n.a]) return ToTri(!s_.bound[n.a].is_null());
+    return ToTri(r_.HasValue(n.a));
+  }
+
+  // KeyValues over a generic expression: every combination's value.
+  void Collect(uint32_t root, const std::vector<FieldId>& fields, size_t k, uint64_t& budget,
+               std::vector<Scalar>& out) {
+    if (k == fields.size()) {
+      if (budget == 0) return;
+      --budget;
+      Scalar v = Value(root);
+      if (!v.is_null() && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+      return;
+    }
+    FieldId f = fields[k];
+    Record::Values values = r_.Get(f);
+    s_.is_bound[f] = 1;
+    bool any = false;
+    for (Scalar v : values) {
+      if (v.is_null()) continue;
+      any = true;
+      s_.bound[f] = v;
+      Collect(root, fields, k + 1, budget, out);
+    }
+    if (!any) {
+      s_.bound[f] = Scalar();
+      Collect(root, fields, k + 1, budget, out);
+    }
+    s_.is_bound[f] = 0;
+  }
+
+ private:
+  const Program& p_;
+  const Record& r_;
+  Scratch& s_;
+};
+
+}  // namespace
+
+Tri EvaluateCondition(const analysis::CompiledCondition& condition, const io::Record& record) {
+  Scratch& s = tls_scratch;
+  s.arena.Reset();
+  Evaluator e(*condition.program, record, s);
+  return e.Pred(condition.program->root);
+}
+
+bool Matches(const analysis::CompiledCondition& condition, const io::Record& record) {
+  return EvaluateCondition(condition, record) == Tri::kTrue;
+}
+
+void KeyValues(const analysis::CompiledKey& key, const io::Record& record,
+               std::vector<Scalar>& out) {
+  out.clear();
+  if (key.is_field) {
+    for (Scalar v : record.Get(key.field)) {
+      if (!v.is_null() && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+    }
+    return;
+  }
+  Scratch& s = tls_scratch;
+  s.arena.Reset();
+  Evaluator e(*key.program, record, s);
+  uint64_t budget = kMaxCombinations;
+  e.Collect(key.program->root, key.program->fields, 0, budget, out);
+}
+
+Scalar Evaluate(const analysis::CompiledExpr& expr, const io::Record& record) {
+  Scratch& s = tls_scratch;
+  s.arena.Reset();
+  Evaluator e(*expr.program, record, s);
+  return e.Value(expr.program->root);
+}
+
+}  // namespace eql::expr

@@ -1,0 +1,59 @@
+// libeql/expr/eval.hpp
+//
+// Evaluation of compiled conditions and expressions over projected records.
+// This room (libeql/expr/) runs the Programs that analysis builds: one switch
+// over a compact node array, short-circuit and/or, fast paths for the common
+// `field <op> constant`, `field : patterns` and `field in (...)` predicates
+// that read the record's values directly, and no allocation per event once
+// warmed up (string functions and case folding use a per-thread scratch
+// arena that is reset at each call).
+//
+// Semantics are Elasticsearch's (see analysis/semantics.hpp and
+// analysis/program.hpp for the exact rules on nulls and arrays).
+//
+// Thread safety: compiled programs are immutable and may be shared by
+// threads; each thread has its own scratch state.
+#pragma once
+
+#include <vector>
+
+#include "analysis/compile.hpp"
+#include "io/record.hpp"
+
+namespace eql::expr {
+
+using analysis::Tri;
+using io::Scalar;
+
+// Matches()
+//
+// Where-clause semantics: true only when the condition is true (null and
+// false both reject the event).
+bool Matches(const analysis::CompiledCondition& condition, const io::Record& record);
+
+//! The condition's result (for tests and diagnostics). At the top of a
+//! condition the bool-query rules make it true or false; null appears only
+//! when a null constant takes part (`where null`, `a == 1 and null`).
+Tri EvaluateCondition(const analysis::CompiledCondition& condition, const io::Record& record);
+
+// KeyValues()
+//
+// Replaces `out` with every distinct non-null value of a key expression: for
+// a field holding an array, each distinct element (the caller builds the
+// cartesian product over several keys); for an expression over array fields,
+// its value for each combination of their elements. Empty when the key is
+// null or missing (for an `?optional` key, CompiledKey::optional, that means
+// the key's value is null, which Elasticsearch then accepts as a key). String
+// values point into `record` or into this thread's
+// scratch arena: copy them before the next evaluation on this thread or
+// before `record` changes.
+void KeyValues(const analysis::CompiledKey& key, const io::Record& record,
+               std::vector<Scalar>& out);
+
+// Evaluate()
+//
+// The value of an expression, taking the first non-null value of array
+// fields. Same lifetime rule as KeyValues().
+Scalar Evaluate(const analysis::CompiledExpr& expr, const io::Record& record);
+
+}  // namespace eql::expr
