@@ -269,12 +269,19 @@ struct SequenceOperator::State {
       }
       until_fifo.pop_front();
     }
-    // Missing-stage hits older than watermark - maxspan can no longer change
-    // a decision: inner hits lie after a live partial's first event (>= the
-    // horizon); a pending candidate already holds its last leading hit and
-    // only looks for trailing hits after its last event; and a leading hit
-    // more than maxspan before a future candidate's last event keeps it,
-    // exactly as no hit would.
+  }
+
+  // Missing-stage hits older than watermark - maxspan can no longer change
+  // a decision once the candidates due by the watermark have been decided
+  // (Release): inner hits lie after a live partial's first event (>= the
+  // horizon); a candidate still pending started after the horizon and only
+  // looks for trailing hits after its last event; and a leading hit more than
+  // maxspan before a future candidate's last event keeps it, exactly as no
+  // hit would. Pruning before Release would lose the trailing hits of a
+  // candidate decided by a large jump of the watermark.
+  void PruneMissing() {
+    if (!spec.maxspan_ms) return;
+    const int64_t horizon = watermark - maxspan();
     while (!miss_fifo.empty() && miss_fifo.front().first < horizon) PopOldestMissing();
   }
 
@@ -601,6 +608,7 @@ struct SequenceOperator::State {
       completed.clear();
     }
     Release(out, /*final_flush=*/false);
+    PruneMissing();
     counters.partials_live = partials.size();
   }
 };
@@ -625,6 +633,7 @@ void SequenceOperator::AdvanceWatermark(int64_t ts_ms, AlertSink& out) {
   if (state_->pipe.done()) return;
   state_->Advance(ts_ms);
   state_->Release(out, /*final_flush=*/false);
+  state_->PruneMissing();
   state_->counters.partials_live = state_->partials.size();
 }
 

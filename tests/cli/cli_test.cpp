@@ -174,11 +174,11 @@ TEST(Cli, AlertCarriesOriginalEventTextAndRuleMetadata) {
 
 TEST(Cli, MalformedLinesAreReportedAndSkipped) {
   std::string input =
-      "{\"@timestamp\": 1, \"event\": {\"category\": \"process\"}, \"process\": {\"name\": \"a\"}}\n"
+      std::string("{\"@timestamp\": 1, \"event\": {\"category\": \"process\"}, \"process\": {\"name\": \"a\"}}\n"
       "{not json\n"
       "{\"@timestamp\": 2, \"event\": {\"category\": \"process\"}, \"process\": {\"name\": \"b\"}}\n"
-      "{\"event\": {\"category\": \"process\"}, \"process\": {\"name\": \"c\"}}\n"
-      "\xff\xfe\x00garbage\n"
+      "{\"event\": {\"category\": \"process\"}, \"process\": {\"name\": \"c\"}}\n")
+      + std::string("\xff\xfe\x00garbage\n", 11) +  // invalid UTF-8 and a NUL byte
       "{\"@timestamp\": 3, \"event\": {\"category\": \"process\"}, \"process\": {\"name\": \"d\"}}\n";
   CliRun run = EqlRun("--stats -q 'process where true' -", input);
   EXPECT_EQ(run.exit_code, 0) << run.err;
