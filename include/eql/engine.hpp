@@ -81,8 +81,10 @@ struct Alert {
   size_t rule_index = 0;  //!< index into the rules given to Create()
   const Rule* rule = nullptr;  //!< valid while the Engine lives
   //! Join keys of a sequence or sample, each as JSON text ("\"host-1\"",
-  //! "42", "null"); empty for event queries.
+  //! "42", "null"); empty for event queries and for sequences without `by`.
   std::vector<std::string> join_keys;
+  //! True for sequence and sample alerts: their JSON always has "join_keys".
+  bool correlation = false;
   std::vector<AlertEvent> events;
 
   // Alert::ToJson()

@@ -149,6 +149,10 @@ class Compiler {
       : registry_(fields), options_(options), text_(text), program_(std::make_shared<Program>()) {}
 
   std::optional<Value> Compile(const Expr& e);
+  // True while compiling the null-literal form of an optional-field
+  // comparison (CompileCompare), so that the inner comparison is not
+  // rewritten again.
+  bool in_optional_rewrite_ = false;
   // Makes `v` a predicate node (wrapping a plain boolean value); reports an
   // error when it cannot be boolean.
   std::optional<Value> AsCondition(std::optional<Value> v, const Expr& at);
@@ -441,7 +445,59 @@ std::optional<Value> Compiler::CompileCompare(const Expr& e) {
   auto a = Compile(e.args[0]);
   auto b = Compile(e.args[1]);
   if (!a || !b) return std::nullopt;
-  if (a->is_field && b->is_field) {
+  // Elasticsearch refuses field-to-field comparisons, but an optional field
+  // missing from the mapping is the constant null there (`?x == ?y` in its
+  // QA suites). Without a mapping, a comparison with an optional field is
+  // evaluated per event, which agrees with Elasticsearch whenever it accepts
+  // the query.
+  const bool any_optional = e.args[0].optional || e.args[1].optional;
+  if (a->is_field && b->is_field && any_optional && !in_optional_rewrite_ &&
+      (op == CompareOp::kEq || op == CompareOp::kNe)) {
+    // A missing optional field is the literal null in Elasticsearch, and
+    // `x == null` is the test "x is missing". So `?x == ?y` holds when both
+    // are missing, or when both are there and equal; `?x != ?y` when exactly
+    // one is missing, or both are there and differ.
+    auto null_test = [&](const Expr& f, bool is_null) {
+      Expr t;
+      t.kind = ast::ExprKind::kCompare;
+      t.op = static_cast<uint8_t>(is_null ? CompareOp::kEq : CompareOp::kNe);
+      t.loc = f.loc;
+      t.args.push_back(f);
+      Expr null_literal;
+      null_literal.kind = ast::ExprKind::kNull;
+      null_literal.loc = f.loc;
+      t.args.push_back(std::move(null_literal));
+      return t;
+    };
+    auto both = [&](ast::ExprKind kind, Expr l, Expr r) {
+      Expr t;
+      t.kind = kind;
+      t.loc = e.loc;
+      t.args.push_back(std::move(l));
+      t.args.push_back(std::move(r));
+      return t;
+    };
+    Expr rewritten;
+    if (op == CompareOp::kEq) {
+      rewritten = both(ast::ExprKind::kOr,
+                       both(ast::ExprKind::kAnd, null_test(e.args[0], true),
+                            null_test(e.args[1], true)),
+                       e);
+    } else {
+      rewritten = both(ast::ExprKind::kOr,
+                       both(ast::ExprKind::kOr,
+                            both(ast::ExprKind::kAnd, null_test(e.args[0], true),
+                                 null_test(e.args[1], false)),
+                            both(ast::ExprKind::kAnd, null_test(e.args[0], false),
+                                 null_test(e.args[1], true))),
+                       e);
+    }
+    in_optional_rewrite_ = true;
+    auto value = Compile(rewritten);
+    in_optional_rewrite_ = false;
+    return value;
+  }
+  if (a->is_field && b->is_field && !any_optional) {
     return Error(e.args[1].loc, Cat("Comparisons against fields are not (currently) supported; "
                                     "offender [",
                                     FieldPath(e.args[1]), "] in [", CompareText(op), "]"));

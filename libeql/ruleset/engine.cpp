@@ -51,7 +51,7 @@ std::string Alert::ToJson() const {
     out += "null";
   }
   out += "}";
-  if (!join_keys.empty()) {
+  if (correlation) {
     out += ",\"join_keys\":[";
     for (size_t i = 0; i < join_keys.size(); ++i) {
       if (i > 0) out += ',';
@@ -226,6 +226,7 @@ struct Engine::Impl {
     Alert alert;
     alert.rule_index = rule_index;
     alert.rule = &rules[rule_index];
+    alert.correlation = true;
     for (const KeyValue& k : s.key) alert.join_keys.push_back(k.ToJson());
     for (const EventHandle& e : s.events) {
       if (e == nullptr) {
