@@ -213,9 +213,9 @@ class Generator {
       Schedule(now_, Process(now_, host, entity, name, args, parent, "bash", "/usr/bin/" + name));
       // Some processes have children: node's children do not follow an install.
       if (rng_() % 4 == 0) {
-        Schedule(now_ + static_cast<int64_t>(rng_() % 20000),
-                 Process(now_, host, NewEntity(host), "sh", {"sh", "-c", "true"}, entity, name,
-                         "/bin/sh"));
+        const int64_t child_ts = now_ + static_cast<int64_t>(rng_() % 20000);
+        Schedule(child_ts, Process(child_ts, host, NewEntity(host), "sh", {"sh", "-c", "true"},
+                                   entity, name, "/bin/sh"));
       }
     }
   }

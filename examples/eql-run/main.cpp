@@ -257,7 +257,7 @@ int main(int argc, char** argv) {
   eql::EventReader::Item item;
   while ((*reader)->Next(item)) {
     ++events_read;
-    absl::Status status = item.error.ok() ? engine.PushJson(item.json) : item.error;
+    absl::Status status = item.error.ok() ? engine.PushJsonPadded(item.json) : item.error;
     if (!status.ok()) {
       ++malformed;
       std::cerr << origin << ":" << item.line << ": malformed event: " << status.message() << "\n";
@@ -286,8 +286,16 @@ int main(int argc, char** argv) {
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
+  const eql::EngineStats final_stats = engine.stats();
+  if (final_stats.events_late > 0) {
+    // Not an error, but never silent: these events did not reach the rules.
+    std::cerr << fmt::format(
+        "eql-run: {} events arrived more than the allowed lateness ({}) after later events and "
+        "were dropped; raise --allowed-lateness or use --batch\n",
+        final_stats.events_late, lateness_text);
+  }
   if (stats) {
-    eql::EngineStats s = engine.stats();
+    const eql::EngineStats& s = final_stats;
     std::string rules_json;
     for (size_t i = 0; i < engine.rules().size(); ++i) {
       if (!rules_json.empty()) rules_json += ",";

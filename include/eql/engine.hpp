@@ -154,6 +154,14 @@ class Engine {
   // status returned; the engine stays usable.
   absl::Status PushJson(std::string_view json);
 
+  // Engine::PushJsonPadded()
+  //
+  // As PushJson(), without copying the text first: at least kJsonPadding
+  // readable bytes (of any value) must follow `json` in memory, as they do
+  // for EventReader's items.
+  static constexpr size_t kJsonPadding = 64;
+  absl::Status PushJsonPadded(std::string_view json);
+
   // Engine::Push()
   //
   // One event built with the C++ API.

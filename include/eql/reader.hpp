@@ -28,8 +28,13 @@ namespace eql {
 class EventReader {
  public:
   //! One event, or one piece of input that could not be an event.
+  //! Readable bytes that follow every event's text in its buffer.
+  static constexpr size_t kPadding = 64;
+
   struct Item {
     std::string_view json;  //!< the event's original text; valid until Next()
+                            //!< and followed by at least kPadding readable
+                            //!< bytes (see Engine::PushJsonPadded)
     uint64_t line = 0;      //!< 1-based line where it starts
     absl::Status error;     //!< not OK: this piece is malformed (json is what
                             //!< was read of it, possibly cut short)

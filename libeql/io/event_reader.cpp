@@ -32,7 +32,9 @@ struct EventReader::Impl {
   uint64_t consumed = 0;
   enum class Mode { kUnknown, kLines, kArray } mode = Mode::kUnknown;
   bool array_closed = false;
-  std::string scratch;       // holds an event that was cut short at the cap
+  // Bytes kept free after the data, so that every event handed out is
+  // followed by at least this many readable bytes (simdjson's padding).
+  static constexpr size_t kSlack = 64;
 
   ~Impl() {
     if (file != nullptr) gzclose(file);
@@ -66,8 +68,10 @@ struct EventReader::Impl {
       end -= begin;
       begin = 0;
     }
-    if (buffer.size() - end < (64 << 10)) buffer.resize(std::max<size_t>(buffer.size() * 2, 1 << 20));
-    long n = ReadSome(buffer.data() + end, buffer.size() - end);
+    if (buffer.size() - end < (64 << 10) + kSlack) {
+      buffer.resize(std::max<size_t>(buffer.size() * 2, 1 << 20));
+    }
+    long n = ReadSome(buffer.data() + end, buffer.size() - end - kSlack);
     if (n < 0) {
       eof = true;
       return false;
@@ -81,7 +85,20 @@ struct EventReader::Impl {
   }
 
   void Advance(size_t count) {
-    for (size_t i = begin; i < begin + count; ++i) line += buffer[i] == '\n';
+    const char* p = buffer.data() + begin;
+    const char* stop = p + count;
+    while ((p = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(stop - p))))) {
+      ++line;
+      ++p;
+    }
+    begin += count;
+    consumed += count;
+  }
+
+  // Consumes one line whose only newline is its last byte (or that has none,
+  // at the end of input): no need to look for newlines inside it.
+  void AdvanceLine(size_t count, bool ends_with_newline) {
+    line += ends_with_newline;
     begin += count;
     consumed += count;
   }
@@ -111,7 +128,7 @@ struct EventReader::Impl {
         const char* nl = static_cast<const char*>(std::memchr(buffer.data() + scan, '\n', end - scan));
         if (nl != nullptr) {
           size_t length = static_cast<size_t>(nl - (buffer.data() + begin));
-          return Emit(item, length, length + 1);
+          return Emit(item, length, length + 1, /*line_mode=*/true, /*newline=*/true);
         }
         scan = end;
         if (end - begin > max_event_bytes) return SkipOversized(item);
@@ -119,7 +136,7 @@ struct EventReader::Impl {
         if (!Fill()) {
           size_t length = end - begin;
           if (length == 0) return false;
-          return Emit(item, length, length);
+          return Emit(item, length, length, /*line_mode=*/true, /*newline=*/false);
         }
         scan = begin + offset;
       }
@@ -127,7 +144,8 @@ struct EventReader::Impl {
   }
 
   // Emits [begin, begin+length) and consumes `consume` bytes.
-  bool Emit(Item& item, size_t length, size_t consume) {
+  bool Emit(Item& item, size_t length, size_t consume, bool line_mode = false,
+            bool newline = false) {
     while (length > 0 && (buffer[begin + length - 1] == '\r' || buffer[begin + length - 1] == ' '))
       --length;
     item.line = line;
@@ -137,10 +155,15 @@ struct EventReader::Impl {
       item.error = absl::ResourceExhaustedError(
           absl::StrCat("event of ", length, " bytes is over the limit of ", max_event_bytes));
     } else {
-      scratch.assign(buffer.data() + begin, length);
-      item.json = scratch;
+      // A view into the buffer: valid until the next call, and followed by
+      // at least kSlack readable bytes.
+      item.json = std::string_view(buffer.data() + begin, length);
     }
-    Advance(consume);
+    if (line_mode) {
+      AdvanceLine(consume, newline);
+    } else {
+      Advance(consume);
+    }
     return true;
   }
 
@@ -272,7 +295,7 @@ absl::StatusOr<std::unique_ptr<EventReader>> EventReader::Open(const std::string
     }
     gzbuffer(impl->file, 256 << 10);
   } else {
-    impl->buffer.resize(1 << 20);
+    impl->buffer.resize(1 << 20);  // more than 2 + Impl::kSlack
     std::memcpy(impl->buffer.data(), magic, static_cast<size_t>(got));
     impl->end = static_cast<size_t>(got);
   }

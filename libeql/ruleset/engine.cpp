@@ -239,6 +239,7 @@ struct Engine::Impl {
   }
 
   absl::Status CompileRule(uint32_t index);
+  absl::Status PushText(std::string_view json, bool padded);
   absl::Status Ingest(io::Record& record, std::string_view json, bool owned_json,
                       std::string&& json_owned);
   void Process(const io::Record& record, std::string_view json, const Ordinal& ordinal);
@@ -511,6 +512,22 @@ absl::Status Engine::Impl::Ingest(io::Record& record, std::string_view json, boo
   return absl::OkStatus();
 }
 
+absl::Status Engine::Impl::PushText(std::string_view json, bool padded) {
+  ++stats.events_in;
+  if (json.size() > options.max_event_bytes) {
+    ++stats.events_malformed;
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "event of ", json.size(), " bytes is over the limit of ", options.max_event_bytes));
+  }
+  absl::Status status = padded ? projector->ProjectPadded(json, scratch_record)
+                               : projector->Project(json, scratch_record);
+  if (!status.ok()) {
+    ++stats.events_malformed;
+    return status;
+  }
+  return Ingest(scratch_record, json, false, {});
+}
+
 void Engine::Impl::FlushAll() {
   if (reorder) {
     reorder->Flush([&](const Ordinal& o, Pending&& p, bool /*late*/) {
@@ -590,22 +607,11 @@ void Engine::SetAlertCallback(AlertCallback callback) { impl_->callback = std::m
 
 std::vector<Alert> Engine::TakeAlerts() { return std::exchange(impl_->queued, {}); }
 
-absl::Status Engine::PushJson(std::string_view json) {
-  Impl& e = *impl_;
-  ++e.stats.events_in;
-  if (json.size() > e.options.max_event_bytes) {
-    ++e.stats.events_malformed;
-    return absl::ResourceExhaustedError(absl::StrCat("event of ", json.size(),
-                                                     " bytes is over the limit of ",
-                                                     e.options.max_event_bytes));
-  }
-  io::Record& record = e.scratch_record;
-  absl::Status status = e.projector->Project(json, record);
-  if (!status.ok()) {
-    ++e.stats.events_malformed;
-    return status;
-  }
-  return e.Ingest(record, json, false, {});
+absl::Status Engine::PushJson(std::string_view json) { return impl_->PushText(json, false); }
+
+absl::Status Engine::PushJsonPadded(std::string_view json) {
+  static_assert(kJsonPadding >= io::JsonProjector::kPadding);
+  return impl_->PushText(json, true);
 }
 
 absl::Status Engine::Push(const Event& event) {
