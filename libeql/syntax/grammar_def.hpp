@@ -484,7 +484,7 @@ inline constexpr field_parser field_ref{};
 struct function_name_parser : x3::parser<function_name_parser> {
   using attribute_type = Expr;
   template <typename It, typename Ctx, typename RCtx, typename Attr>
-  bool parse(It& first, It const& last, Ctx const& ctx, RCtx& rctx, Attr& attr) const {
+  bool parse(It& first, It const& last, Ctx const& ctx, RCtx&, Attr& attr) const {
     x3::skip_over(first, last, ctx);
     It it = first;
     if (it == last || !IsIdentStart(*it)) return false;
