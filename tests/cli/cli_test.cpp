@@ -1,7 +1,11 @@
 // Drives the built eql-run binary end to end: options, input forms, exit
 // codes, malformed input, standard input, and the demo's exact alerts.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 
 #include <cstdio>
 #include <cstdlib>
@@ -237,6 +241,105 @@ TEST(Cli, FieldOptions) {
   auto lines = Lines(run.out);
   ASSERT_EQ(lines.size(), 2u) << run.out;
   EXPECT_NE(lines[0].find("\"n\": 2"), std::string::npos) << "tiebreaker orders equal times";
+}
+
+}  // namespace
+
+namespace {
+
+// Starts eql-run with a pipe on standard input and standard output.
+struct LiveProcess {
+  pid_t pid = -1;
+  int to_child = -1;
+  int from_child = -1;
+};
+
+LiveProcess StartLive(const std::vector<std::string>& args) {
+  int in[2], out[2];
+  EXPECT_EQ(pipe(in), 0);
+  EXPECT_EQ(pipe(out), 0);
+  LiveProcess p;
+  p.pid = fork();
+  if (p.pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    close(in[1]);
+    close(out[0]);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(kEqlRun.c_str()));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(kEqlRun.c_str(), argv.data());
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  p.to_child = in[1];
+  p.from_child = out[0];
+  return p;
+}
+
+// Reads one line from `fd`, waiting at most `timeout_ms`; empty on timeout.
+std::string ReadLineWithin(int fd, int timeout_ms) {
+  std::string line;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{fd, POLLIN, 0};
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    deadline - std::chrono::steady_clock::now())
+                                    .count());
+    if (poll(&pfd, 1, std::max(left, 1)) <= 0) continue;
+    char c;
+    if (read(fd, &c, 1) != 1) break;
+    if (c == '\n') return line;
+    line += c;
+  }
+  return {};
+}
+
+TEST(Cli, StdinStreamsAlertsBeforeInputEnds) {
+  // The sequence completes with the second event; its alert must come out
+  // while standard input is still open (a live pipe), not at the end.
+  LiveProcess p = StartLive({kExamples + "/rules/nodejs_install_script.toml", "-"});
+  std::string parent =
+      R"({"@timestamp":"2026-11-02T09:00:01.000Z","event":{"category":["process"],"type":["start"],"action":"exec"},"host":{"id":"h","os":{"type":"linux"}},"process":{"entity_id":"p1","name":"node","args":["node","npm","install"],"parent":{"entity_id":"p0","name":"bash"}}})"
+      "\n";
+  std::string child =
+      R"({"@timestamp":"2026-11-02T09:00:02.000Z","event":{"category":["process"],"type":["start"],"action":"exec"},"host":{"id":"h","os":{"type":"linux"}},"process":{"entity_id":"p2","name":"sh","args":["sh"],"parent":{"entity_id":"p1","name":"node"}}})"
+      "\n";
+  ASSERT_EQ(write(p.to_child, parent.data(), parent.size()), static_cast<ssize_t>(parent.size()));
+  ASSERT_EQ(write(p.to_child, child.data(), child.size()), static_cast<ssize_t>(child.size()));
+  std::string line = ReadLineWithin(p.from_child, 10'000);
+  std::cout << "  alert while stdin open: " << line.substr(0, 80) << "...\n";
+  EXPECT_NE(line.find("\"join_keys\":[\"h\",\"p1\"]"), std::string::npos) << line;
+  close(p.to_child);
+  int status = 0;
+  waitpid(p.pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  close(p.from_child);
+}
+
+TEST(Cli, ShuffledStreamWithinLatenessEqualsBatch) {
+  // 100,000 generated events leaving the generator shuffled within 500 ms:
+  // streaming with 2 s of allowed lateness must give exactly the batch alerts.
+  fs::path dir = fs::temp_directory_path() / fmt::format("eql-cli-shuffle-{}", getpid());
+  fs::create_directories(dir);
+  std::string gen = std::string(EQL_BINARY_DIR) + "/bin/eql-gen";
+  ASSERT_EQ(std::system(fmt::format("{} --events 100000 --hosts 300 --attacks 60 --disorder 500 "
+                                    "--seed 7 > {}/events.ndjson 2>/dev/null",
+                                    gen, dir.string())
+                            .c_str()),
+            0);
+  CliRun batch = EqlRun("--batch " + kExamples + "/rules " + (dir / "events.ndjson").string());
+  CliRun stream = EqlRun("--allowed-lateness 2s --stats " + kExamples + "/rules " +
+                         (dir / "events.ndjson").string());
+  ASSERT_EQ(batch.exit_code, 0) << batch.err;
+  ASSERT_EQ(stream.exit_code, 0) << stream.err;
+  auto b = Lines(batch.out), s = Lines(stream.out);
+  std::cout << "  batch " << b.size() << " alerts, stream " << s.size() << " alerts\n";
+  EXPECT_GE(b.size(), 120u);
+  EXPECT_EQ(s, b);
+  EXPECT_NE(stream.err.find("\"events_late\":0"), std::string::npos) << stream.err;
 }
 
 }  // namespace
