@@ -343,3 +343,29 @@ TEST(Cli, ShuffledStreamWithinLatenessEqualsBatch) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Cli, EveryHelpOptionIsDocumented) {
+  // docs/eql-run.md is the manual page: it must name every option --help lists.
+  CliRun help = EqlRun("--help");
+  std::ifstream doc_file(std::string(EQL_SOURCE_DIR) + "/docs/eql-run.md");
+  std::string doc((std::istreambuf_iterator<char>(doc_file)), {});
+  ASSERT_FALSE(doc.empty());
+  size_t options = 0;
+  for (const std::string& line : Lines(help.out)) {
+    size_t at = line.find("--");
+    if (at == std::string::npos || line.find_first_not_of(' ') != line.find('-')) continue;
+    size_t end = line.find_first_of(" ,=", at);
+    std::string option = line.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    ++options;
+    // In the options table: "| `--batch` |" or "| `-q, --query TEXT` |".
+    bool documented = doc.find("`" + option) != std::string::npos ||
+                      doc.find(", " + option) != std::string::npos;
+    EXPECT_TRUE(documented) << option << " is not in docs/eql-run.md";
+  }
+  std::cout << "  " << options << " options in --help checked against docs/eql-run.md\n";
+  EXPECT_GE(options, 14u);
+}
+
+}  // namespace
