@@ -479,18 +479,16 @@ std::optional<Value> Compiler::CompileCompare(const Expr& e) {
     };
     Expr rewritten;
     if (op == CompareOp::kEq) {
-      rewritten = both(ast::ExprKind::kOr,
-                       both(ast::ExprKind::kAnd, null_test(e.args[0], true),
-                            null_test(e.args[1], true)),
-                       e);
+      rewritten = both(
+          ast::ExprKind::kOr,
+          both(ast::ExprKind::kAnd, null_test(e.args[0], true), null_test(e.args[1], true)), e);
     } else {
-      rewritten = both(ast::ExprKind::kOr,
-                       both(ast::ExprKind::kOr,
-                            both(ast::ExprKind::kAnd, null_test(e.args[0], true),
-                                 null_test(e.args[1], false)),
-                            both(ast::ExprKind::kAnd, null_test(e.args[0], false),
-                                 null_test(e.args[1], true))),
-                       e);
+      rewritten = both(
+          ast::ExprKind::kOr,
+          both(ast::ExprKind::kOr,
+               both(ast::ExprKind::kAnd, null_test(e.args[0], true), null_test(e.args[1], false)),
+               both(ast::ExprKind::kAnd, null_test(e.args[0], false), null_test(e.args[1], true))),
+          e);
     }
     in_optional_rewrite_ = true;
     auto value = Compile(rewritten);
