@@ -393,7 +393,9 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json,
                            const Ordinal& ordinal) {
   ++stats.events_processed;
   // Dispatch: the units whose category the event has, plus `any` units, in
-  // unit order (= rule order, then stage order).
+  // unit order (= rule order, then stage order). The category index does the
+  // category test (exact, as `category_field == "process"`), so only the
+  // where clause is evaluated.
   candidate_units.clear();
   for (io::Scalar c : record.Get(category_field)) {
     if (c.type != io::Scalar::Type::kString) continue;
@@ -426,7 +428,7 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json,
     CompiledRule& rule = *compiled[u.rule];
     if (u.role == Unit::Role::kEvent) {
       if (rule.event_pipes.done()) continue;
-      if (!expr::Matches(u.query.condition, record)) continue;
+      if (!expr::Matches(u.query.where, record)) continue;
       rule.event_pipes.Offer(std::string(json), [&](std::string&& text) {
         Alert alert;
         alert.rule_index = u.rule;
@@ -438,7 +440,7 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json,
       continue;
     }
     if (rule.sequence && rule.sequence->done()) continue;
-    if (!expr::Matches(u.query.condition, record)) continue;
+    if (!expr::Matches(u.query.where, record)) continue;
     const KeyPlan& plan =
         u.role == Unit::Role::kUntil ? rule.until_keys : rule.stage_keys[u.stage];
     std::vector<JoinKey> keys;
