@@ -240,9 +240,11 @@ struct Engine::Impl {
 
   absl::Status CompileRule(uint32_t index);
   absl::Status PushText(std::string_view json, bool padded);
-  absl::Status Ingest(io::Record& record, std::string_view json, bool owned_json,
-                      std::string&& json_owned);
-  void Process(const io::Record& record, std::string_view json, const Ordinal& ordinal);
+  // `json` is the event's text; for a builder event (`event` set) it is
+  // empty and rendered only if an alert or a partial needs it.
+  absl::Status Ingest(io::Record& record, std::string_view json, const Event* event);
+  void Process(const io::Record& record, std::string_view json, const Ordinal& ordinal,
+               const Event* event = nullptr);
   void AdvanceOperators(int64_t ts, bool force);
   void FlushAll();
 };
@@ -390,7 +392,12 @@ void Engine::Impl::AdvanceOperators(int64_t ts, bool force) {
 }
 
 void Engine::Impl::Process(const io::Record& record, std::string_view json,
-                           const Ordinal& ordinal) {
+                           const Ordinal& ordinal, const Event* event) {
+  std::string rendered;  // a builder event's JSON, made on first need
+  auto text = [&]() -> std::string_view {
+    if (event != nullptr && rendered.empty()) rendered = event->ToJson();
+    return event != nullptr ? std::string_view(rendered) : json;
+  };
   ++stats.events_processed;
   // Dispatch: the units whose category the event has, plus `any` units, in
   // unit order (= rule order, then stage order). The category index does the
@@ -417,7 +424,7 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json,
   auto retain = [&]() -> const EventHandle& {
     if (!handle) {
       handle = std::make_shared<const runtime::RetainedEvent>(
-          runtime::RetainedEvent{ordinal, std::string(json)});
+          runtime::RetainedEvent{ordinal, std::string(text())});
     }
     return handle;
   };
@@ -429,11 +436,11 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json,
     if (u.role == Unit::Role::kEvent) {
       if (rule.event_pipes.done()) continue;
       if (!expr::Matches(u.query.where, record)) continue;
-      rule.event_pipes.Offer(std::string(json), [&](std::string&& text) {
+      rule.event_pipes.Offer(std::string(text()), [&](std::string&& alert_text) {
         Alert alert;
         alert.rule_index = u.rule;
         alert.rule = &rules[u.rule];
-        alert.events.push_back({.json = std::move(text), .missing = false});
+        alert.events.push_back({.json = std::move(alert_text), .missing = false});
         ++rule.alerts;
         Deliver(std::move(alert));
       });
@@ -472,8 +479,8 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json,
   AdvanceOperators(ordinal.timestamp_ms, false);
 }
 
-absl::Status Engine::Impl::Ingest(io::Record& record, std::string_view json, bool owned_json,
-                                  std::string&& json_owned) {
+absl::Status Engine::Impl::Ingest(io::Record& record, std::string_view json,
+                                  const Event* event) {
   // Time and tiebreaker give the event its place in the order.
   int64_t ts = 0;
   if (timestamp_field) {
@@ -502,10 +509,11 @@ absl::Status Engine::Impl::Ingest(io::Record& record, std::string_view json, boo
       if (options.late_policy == LatePolicy::kDrop) return absl::OkStatus();
     }
     released_watermark = std::max(released_watermark, ts);
-    Process(record, json, ordinal);
+    Process(record, json, ordinal, event);
     return absl::OkStatus();
   }
-  Pending pending{std::move(record), owned_json ? std::move(json_owned) : std::string(json)};
+  // The reorder stage keeps the text: a builder event is rendered now.
+  Pending pending{std::move(record), event != nullptr ? event->ToJson() : std::string(json)};
   reorder->Push(ts, std::move(ordinal.tiebreaker), std::move(pending),
                 [&](const Ordinal& o, Pending&& p, bool /*late*/) {
                   released_watermark = std::max(released_watermark, o.timestamp_ms);
@@ -527,7 +535,7 @@ absl::Status Engine::Impl::PushText(std::string_view json, bool padded) {
     ++stats.events_malformed;
     return status;
   }
-  return Ingest(scratch_record, json, false, {});
+  return Ingest(scratch_record, json, nullptr);
 }
 
 void Engine::Impl::FlushAll() {
@@ -625,11 +633,8 @@ absl::Status Engine::Push(const Event& event) {
     ++e.stats.events_malformed;
     return status;
   }
-  // The text is needed only if the event ends up in an alert; rendering it
-  // here keeps the retained form uniform.
-  std::string json = event.ToJson();
-  std::string_view view = json;
-  return e.Ingest(record, view, true, std::move(json));
+  // The text is rendered only if the event ends up in an alert or a partial.
+  return e.Ingest(record, {}, &event);
 }
 
 void Engine::Flush() {
