@@ -20,6 +20,7 @@
 #include "eql/engine.hpp"
 #include "eql/reader.hpp"
 #include "eql/rules.hpp"
+#include "eql/sources.hpp"
 #include "fmt/format.h"
 
 namespace {
@@ -157,9 +158,11 @@ int main(int argc, char** argv) {
   app.add_flag("--progress", progress,
                "Print a progress line on standard error (only when it is a terminal)");
   app.add_option("--source", source,
-                 "Data source of the events: ecs (Elastic Common Schema, the default)")
+                 "Data source of the events, normalized to ECS before the rules see them: ecs "
+                 "(as is), sysmon, winsec (Security 4688), crowdstrike (FDR), mde (Defender "
+                 "XDR), sentinelone, or auto (decided per event)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"ecs"}));
+      ->check(CLI::IsMember(eql::SourceNormalizer::Names()));
 
   try {
     app.parse(argc, argv);
@@ -216,6 +219,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   options.batch = batch;
+  options.source = source;
   options.max_partials_per_rule = max_partials;
   options.max_event_bytes = max_event_bytes;
 
@@ -296,6 +300,13 @@ int main(int argc, char** argv) {
   }
   if (stats) {
     const eql::EngineStats& s = final_stats;
+    std::string sources_json;
+    for (const auto& c : s.sources) {
+      if (!sources_json.empty()) sources_json += ",";
+      sources_json += fmt::format(
+          "{}:{{\"records\":{},\"normalized\":{},\"passed_through\":{},\"unrecognized\":{}}}",
+          JsonString(c.source), c.records, c.normalized, c.passed_through, c.unrecognized);
+    }
     std::string rules_json;
     for (size_t i = 0; i < engine.rules().size(); ++i) {
       if (!rules_json.empty()) rules_json += ",";
@@ -310,10 +321,10 @@ int main(int argc, char** argv) {
         "{{\"events_read\":{},\"events_malformed\":{},\"events_no_timestamp\":{},"
         "\"events_late\":{},\"events_processed\":{},\"alerts\":{},\"partials_live\":{},"
         "\"partials_expired\":{},\"partials_evicted\":{},\"seconds\":{:.3f},"
-        "\"events_per_second\":{:.0f},\"peak_memory_kb\":{},\"rules\":[{}]}}\n",
+        "\"events_per_second\":{:.0f},\"peak_memory_kb\":{},\"sources\":{{{}}},\"rules\":[{}]}}\n",
         events_read, malformed, s.events_no_timestamp, s.events_late, s.events_processed,
         s.alerts, s.partials_live, s.partials_expired, s.partials_evicted, seconds,
-        seconds > 0 ? events_read / seconds : 0.0, PeakRssKb(), rules_json);
+        seconds > 0 ? events_read / seconds : 0.0, PeakRssKb(), sources_json, rules_json);
   }
   if (exit_code == kExitOk && bad_rules) exit_code = kExitBadInput;
   return exit_code;

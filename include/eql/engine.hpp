@@ -67,6 +67,12 @@ struct EngineOptions {
   uint64_t max_partials_total = 10'000'000;
   //! Events larger than this are rejected as malformed.
   uint64_t max_event_bytes = 16 * 1024 * 1024;
+  //! What the pushed JSON records are (eql/sources.hpp): "ecs" (as is),
+  //! "sysmon", "winsec", "crowdstrike", "mde", "sentinelone" or "auto".
+  //! Records of other sources are normalized to ECS before the rules see
+  //! them; alerts then carry the ECS event, with the record's original text
+  //! in `event.original`.
+  std::string source = "ecs";
 };
 
 //! One event of an alert: its original JSON text, or a placeholder for a
@@ -121,6 +127,13 @@ struct EngineStats {
   uint64_t partials_expired = 0;
   uint64_t partials_evicted = 0;
   std::vector<RuleStats> rules;   //!< one per rule given to Create()
+  //! Per data source (non-"ecs" sources only): records seen, normalized
+  //! process records, passed-through other records, unrecognized records.
+  struct SourceCounts {
+    std::string source;
+    uint64_t records = 0, normalized = 0, passed_through = 0, unrecognized = 0;
+  };
+  std::vector<SourceCounts> sources;
 };
 
 class Engine {

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "analysis/compile.hpp"
 #include "eql/engine.hpp"
+#include "eql/sources.hpp"
 #include "expr/eval.hpp"
 #include "io/json_projector.hpp"
 #include "io/json_text.hpp"
@@ -183,6 +184,8 @@ struct Engine::Impl {
   io::FieldId category_field = 0;
   std::unique_ptr<io::JsonProjector> projector;
   io::Record scratch_record;
+  std::unique_ptr<SourceNormalizer> normalizer;  // null for "ecs"
+  Event scratch_event;                           // a normalized record
 
   std::unique_ptr<runtime::ReorderBuffer<Pending>> reorder;
   uint64_t arrival = 0;
@@ -529,6 +532,22 @@ absl::Status Engine::Impl::PushText(std::string_view json, bool padded) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "event of ", json.size(), " bytes is over the limit of ", options.max_event_bytes));
   }
+  if (normalizer) {
+    // Another source's record: to ECS first, keeping its text as ECS's
+    // event.original so that the alert still shows what came in.
+    absl::Status status = normalizer->Normalize(json, scratch_event);
+    if (!status.ok()) {
+      ++stats.events_malformed;
+      return status;
+    }
+    scratch_event.Set("event.original", std::string(json));
+    status = projector->Project(scratch_event, scratch_record);
+    if (!status.ok()) {
+      ++stats.events_malformed;
+      return status;
+    }
+    return Ingest(scratch_record, {}, &scratch_event);
+  }
   absl::Status status = padded ? projector->ProjectPadded(json, scratch_record)
                                : projector->Project(json, scratch_record);
   if (!status.ok()) {
@@ -583,6 +602,11 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::vector<Rule> rules,
     return absl::InvalidArgumentError("max partials must be at least 1");
   }
   auto impl = std::make_unique<Impl>();
+  if (options.source != "ecs") {
+    auto normalizer = SourceNormalizer::Create(options.source);
+    if (!normalizer.ok()) return normalizer.status();
+    impl->normalizer = std::move(*normalizer);
+  }
   impl->options = std::move(options);
   impl->rules = std::move(rules);
   for (size_t i = 0; i < impl->rules.size(); ++i) {
@@ -645,6 +669,11 @@ void Engine::Flush() {
 EngineStats Engine::stats() const {
   EngineStats s = impl_->stats;
   if (impl_->reorder) s.events_late += impl_->reorder->counters().late;
+  if (impl_->normalizer) {
+    for (const auto& [name, c] : impl_->normalizer->Stats()) {
+      s.sources.push_back({name, c.records, c.normalized, c.passed_through, c.unrecognized});
+    }
+  }
   s.partials_live = s.partials_expired = s.partials_evicted = 0;
   for (size_t r = 0; r < impl_->compiled.size(); ++r) {
     RuleStats& rs = s.rules[r];

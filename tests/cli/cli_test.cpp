@@ -369,3 +369,24 @@ TEST(Cli, EveryHelpOptionIsDocumented) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Cli, SourceSysmonNormalizesBeforeTheRules) {
+  // A winlogbeat Sysmon record of node.exe with inline eval: after
+  // normalization the ECS rules see process.name, command_line, host.os.type.
+  const std::string data = std::string(EQL_SOURCE_DIR) + "/tests/sources/data/sysmon_winlogbeat.ndjson";
+  CliRun ecs = EqlRun("--batch " + kExamples + "/rules/nodejs_inline_code.eql " + data);
+  CliRun sysmon = EqlRun("--batch --stats --source sysmon " + kExamples +
+                         "/rules/nodejs_inline_code.eql " + data);
+  EXPECT_EQ(ecs.exit_code, 0) << ecs.err;
+  EXPECT_EQ(sysmon.exit_code, 0) << sysmon.err;
+  std::cout << "  as ECS: " << Lines(ecs.out).size() << " alerts; as sysmon: "
+            << Lines(sysmon.out).size() << " alerts\n";
+  EXPECT_EQ(Lines(ecs.out).size(), 0u) << "raw Sysmon fields are not ECS";
+  ASSERT_EQ(Lines(sysmon.out).size(), 1u) << sysmon.out << sysmon.err;
+  EXPECT_NE(sysmon.out.find("\"original\":"), std::string::npos) << "event.original kept";
+  EXPECT_NE(sysmon.err.find("\"sysmon\":{\"records\":3"), std::string::npos) << sysmon.err;
+}
+
+}  // namespace

@@ -1,0 +1,67 @@
+// Data-source normalizers: turn one raw security record (Sysmon, Windows
+// Security 4688, CrowdStrike FDR, Microsoft Defender XDR, SentinelOne, or ECS
+// already) into the ECS event the rules are written against.
+//
+// Each source is one declarative mapping table (libeql/sources/tables.cpp) read
+// by one interpreter; see docs/sources.md for the tables and where they differ
+// from Elastic's integrations.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "eql/event.hpp"
+
+namespace eql {
+
+//! Per-source counters for --stats. A record is counted once under the source
+//! that handled it (or under "auto" as unrecognized when no source did).
+struct SourceStats {
+  uint64_t records = 0;         //!< records handed to this source
+  uint64_t normalized = 0;      //!< process records mapped to ECS fields
+  uint64_t passed_through = 0;  //!< other records of the source, kept with a category
+  uint64_t unrecognized = 0;    //!< records that failed (bad JSON, unknown shape)
+};
+
+class SourceNormalizer {
+ public:
+  virtual ~SourceNormalizer() = default;
+
+  //! "ecs", "sysmon", "winsec", "crowdstrike", "mde", "sentinelone", "auto".
+  static absl::StatusOr<std::unique_ptr<SourceNormalizer>> Create(std::string_view source_name);
+  static std::vector<std::string> Names();
+
+  // Normalize()
+  //
+  // Parses `record_json` once and fills `out` (cleared first) with the ECS
+  // event. The original text is not copied into the event. Errors are
+  // InvalidArgument (malformed JSON, a record this source does not know);
+  // they are counted, never thrown.
+  virtual absl::Status Normalize(std::string_view record_json, Event& out) = 0;
+
+  //! The source that handled the last record ("sysmon", ...); for `auto` the
+  //! one it chose, empty when the last record was not recognized.
+  virtual std::string_view last_source() const = 0;
+
+  //! Counters by source name, in Names() order, only sources that saw records.
+  virtual std::vector<std::pair<std::string, SourceStats>> Stats() const = 0;
+
+  //! Splits a Windows command line into arguments exactly as
+  //! CommandLineToArgvW does (the program name ends at the first space or at
+  //! its closing quote; afterwards 2n backslashes + '"' give n backslashes and
+  //! toggle quoting, 2n+1 give n backslashes and a literal '"', '""' inside
+  //! quotes is a literal '"', other backslashes are literal).
+  static std::vector<std::string> SplitWindowsCommandLine(std::string_view command_line);
+
+  //! Milliseconds since the epoch from ISO 8601 / "YYYY-MM-DD hh:mm:ss.fff"
+  //! (UTC unless an offset is given) or an epoch number (seconds when it has a
+  //! fraction or is below 1e11, milliseconds otherwise); false when unreadable.
+  static bool ParseTimestamp(std::string_view text, int64_t& millis);
+};
+
+}  // namespace eql

@@ -1,0 +1,351 @@
+// Normalizer tests: the command-line splitter and timestamp parser against
+// their documented rules, each source's sample records (tests/sources/data),
+// `auto` detection, and the real Sysmon samples under EQL_SHARED_DIR.
+#include "eql/sources.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace eql {
+namespace {
+
+using Args = std::vector<std::string>;
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
+std::string Data(const char* name) {
+  return std::string(EQL_SOURCE_DIR) + "/tests/sources/data/" + name;
+}
+
+// Text of a string field, or a marker saying what was there instead.
+std::string Str(const Event& ev, const char* path) {
+  const Event::Value* v = ev.Find(path);
+  if (v == nullptr) return "<missing>";
+  if (v->kind != Event::Value::Kind::kString) return "<not a string>";
+  return v->text;
+}
+int64_t Int(const Event& ev, const char* path) {
+  const Event::Value* v = ev.Find(path);
+  return v != nullptr && v->kind == Event::Value::Kind::kInt ? v->integer : -999;
+}
+Args Arr(const Event& ev, const char* path) {
+  Args out;
+  const Event::Value* v = ev.Find(path);
+  if (v == nullptr || v->kind != Event::Value::Kind::kArray) return {"<not an array>"};
+  for (const auto& i : v->items) out.push_back(i.text);
+  return out;
+}
+
+std::vector<Event> NormalizeFile(SourceNormalizer& n, const char* file) {
+  std::vector<Event> out;
+  for (const std::string& line : ReadLines(Data(file))) {
+    Event ev;
+    absl::Status s = n.Normalize(line, ev);
+    EXPECT_TRUE(s.ok()) << file << ": " << s << "\n" << line;
+    out.push_back(std::move(ev));
+  }
+  return out;
+}
+
+TEST(SplitWindowsCommandLine, DocumentedRules) {
+  std::printf("checks: CommandLineToArgvW examples (MS docs table) and argv[0] rules\n");
+  auto split = SourceNormalizer::SplitWindowsCommandLine;
+  // The table of "Parsing C++ command-line arguments" (after a program name).
+  EXPECT_EQ(split("p \"abc\" d e"), (Args{"p", "abc", "d", "e"}));
+  EXPECT_EQ(split("p a\\\\b d\"e f\"g h"), (Args{"p", "a\\\\b", "de fg", "h"}));
+  EXPECT_EQ(split("p a\\\\\\\"b c d"), (Args{"p", "a\\\"b", "c", "d"}));
+  EXPECT_EQ(split("p a\\\\\\\\\"b c\" d e"), (Args{"p", "a\\\\b c", "d", "e"}));
+  EXPECT_EQ(split("p a\"b\"\" c d"), (Args{"p", "ab\" c d"}));
+  // argv[0]: quotes delimit, backslashes literal, no escapes.
+  EXPECT_EQ(split("\"C:\\Program Files\\x\\\\node.exe\"  \"C:\\a b\\c.js\" install"),
+            (Args{"C:\\Program Files\\x\\\\node.exe", "C:\\a b\\c.js", "install"}));
+  EXPECT_EQ(split("C:\\a\\\"b c"), (Args{"C:\\a\\\"b", "c"}));
+  EXPECT_EQ(split("cmd.exe /d /s /c \"whoami\""), (Args{"cmd.exe", "/d", "/s", "/c", "whoami"}));
+  EXPECT_EQ(split("x \"\""), (Args{"x", ""}));
+  EXPECT_EQ(split("x\t a  "), (Args{"x", "a"}));
+  EXPECT_TRUE(split("").empty());
+}
+
+TEST(ParseTimestamp, Formats) {
+  std::printf("checks: Sysmon UtcTime, ISO with 7 fraction digits and offsets, epoch s/ms\n");
+  int64_t ms = 0;
+  ASSERT_TRUE(SourceNormalizer::ParseTimestamp("2025-11-28 06:43:04.579", ms));
+  EXPECT_EQ(ms, 1764312184579);
+  ASSERT_TRUE(SourceNormalizer::ParseTimestamp("2025-11-28T06:43:04.5829699Z", ms));
+  EXPECT_EQ(ms, 1764312184582);
+  ASSERT_TRUE(SourceNormalizer::ParseTimestamp("2025-11-28T08:43:04+02:00", ms));
+  EXPECT_EQ(ms, 1764312184000);
+  ASSERT_TRUE(SourceNormalizer::ParseTimestamp("1741083330123", ms));
+  EXPECT_EQ(ms, 1741083330123);
+  ASSERT_TRUE(SourceNormalizer::ParseTimestamp("1741083330.120", ms));
+  EXPECT_EQ(ms, 1741083330120);
+  ASSERT_TRUE(SourceNormalizer::ParseTimestamp("1970-01-01T00:00:00Z", ms));
+  EXPECT_EQ(ms, 0);
+  EXPECT_FALSE(SourceNormalizer::ParseTimestamp("yesterday", ms));
+  EXPECT_FALSE(SourceNormalizer::ParseTimestamp("2025-13-01 00:00:00", ms));
+}
+
+TEST(Create, NamesAndErrors) {
+  std::printf("checks: every listed name creates; an unknown name is an error\n");
+  EXPECT_EQ(SourceNormalizer::Names(),
+            (Args{"ecs", "sysmon", "winsec", "crowdstrike", "mde", "sentinelone", "auto"}));
+  for (const std::string& n : SourceNormalizer::Names())
+    EXPECT_TRUE(SourceNormalizer::Create(n).ok()) << n;
+  EXPECT_FALSE(SourceNormalizer::Create("splunk").ok());
+}
+
+TEST(Sysmon, WinlogbeatShapeAndPassThrough) {
+  std::printf("checks: winlogbeat Sysmon EID 1 fields; EID 3 -> network, 11 -> file\n");
+  auto n = *SourceNormalizer::Create("sysmon");
+  auto evs = NormalizeFile(*n, "sysmon_winlogbeat.ndjson");
+  ASSERT_EQ(evs.size(), 3u);
+  const Event& e = evs[0];
+  EXPECT_EQ(Str(e, "@timestamp"), "2025-03-04T08:59:59.987Z");
+  EXPECT_EQ(Str(e, "host.name"), "WS05");
+  EXPECT_EQ(Str(e, "host.os.type"), "windows");
+  EXPECT_EQ(Arr(e, "event.category"), (Args{"process"}));
+  EXPECT_EQ(Arr(e, "event.type"), (Args{"start"}));
+  EXPECT_EQ(Str(e, "event.action"), "Process Create (rule: ProcessCreate)");
+  EXPECT_EQ(Str(e, "process.entity_id"), "{11111111-2222-3333-4444-555555555555}");
+  EXPECT_EQ(Str(e, "process.parent.entity_id"), "{11111111-2222-3333-4444-000000000001}");
+  EXPECT_EQ(Int(e, "process.pid"), 4321);
+  EXPECT_EQ(Int(e, "process.parent.pid"), 1200);
+  EXPECT_EQ(Str(e, "process.name"), "node.exe");
+  EXPECT_EQ(Str(e, "process.parent.name"), "cmd.exe");
+  EXPECT_EQ(Arr(e, "process.args"),
+            (Args{"node.exe", "-e", "require('child_process').exec('whoami')"}));
+  EXPECT_EQ(Str(e, "user.name"), "erin");
+  EXPECT_EQ(Str(e, "user.domain"), "CORP");
+  EXPECT_EQ(Arr(evs[1], "event.category"), (Args{"network"}));
+  EXPECT_EQ(Str(evs[1], "winlog.event_data.DestinationIp"), "203.0.113.9");
+  EXPECT_EQ(Str(evs[1], "@timestamp"), "2025-03-04T09:00:00.500Z");
+  EXPECT_EQ(Arr(evs[2], "event.category"), (Args{"file"}));
+  EXPECT_EQ(Arr(evs[2], "event.type"), (Args{"creation"}));
+  auto st = n->Stats();
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_EQ(st[0].first, "sysmon");
+  EXPECT_EQ(st[0].second.records, 3u);
+  EXPECT_EQ(st[0].second.normalized, 1u);
+  EXPECT_EQ(st[0].second.passed_through, 2u);
+}
+
+// The seed Windows rule (execution_nodejs_susp_patterns) reads these fields;
+// checked directly (the where clause is not compiled here):
+// host.os.type == "windows" and event.type == "start" and process.name : "node.exe"
+// and process.command_line : "*require*child_process*".
+TEST(Sysmon, SeedRuleFieldsMatch) {
+  std::printf("checks: a normalized Sysmon node.exe event carries the seed rule's field values\n");
+  auto n = *SourceNormalizer::Create("auto");
+  Event e;
+  ASSERT_TRUE(n->Normalize(ReadLines(Data("sysmon_winlogbeat.ndjson"))[0], e).ok());
+  EXPECT_EQ(Str(e, "host.os.type"), "windows");
+  EXPECT_EQ(Arr(e, "event.type"), (Args{"start"}));
+  EXPECT_EQ(Arr(e, "event.category"), (Args{"process"}));
+  EXPECT_EQ(Str(e, "process.name"), "node.exe");
+  const std::string cl = Str(e, "process.command_line");
+  size_t req = cl.find("require");
+  ASSERT_NE(req, std::string::npos);
+  EXPECT_NE(cl.find("child_process", req), std::string::npos);
+}
+
+TEST(Sysmon, RealSamples) {
+  std::printf("checks: every real Sysmon node.exe sample normalizes; exact spot values\n");
+  std::filesystem::path dir = std::filesystem::path(EQL_SHARED_DIR) / "samples" / "sysmon-node";
+  if (!std::filesystem::exists(dir)) {
+    const char* ci = std::getenv("CI");
+    if (ci != nullptr && std::string(ci) == "true") FAIL() << "missing shared data " << dir;
+    GTEST_SKIP() << "shared data not found at " << dir;
+  }
+  auto n = *SourceNormalizer::Create("auto");
+  int count = 0;
+  bool saw_npm = false, saw_whoami = false;
+  std::vector<std::filesystem::path> files;
+  for (const auto& f : std::filesystem::directory_iterator(dir))
+    if (f.path().extension() == ".ndjson") files.push_back(f.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    for (const std::string& line : ReadLines(f.string())) {
+      Event e;
+      ASSERT_TRUE(n->Normalize(line, e).ok()) << f;
+      EXPECT_EQ(n->last_source(), "sysmon");
+      ++count;
+      EXPECT_EQ(Arr(e, "event.category"), (Args{"process"}));
+      EXPECT_EQ(Str(e, "host.os.type"), "windows");
+      EXPECT_NE(Str(e, "process.entity_id"), "<missing>");
+      EXPECT_NE(Str(e, "process.parent.entity_id"), "<missing>");
+      EXPECT_EQ(Str(e, "@timestamp").size(), 24u) << Str(e, "@timestamp");
+      if (Str(e, "process.entity_id") == "0197231E-4478-6929-4110-000000000D00") {
+        saw_npm = true;
+        EXPECT_EQ(Str(e, "@timestamp"), "2025-11-28T06:43:04.579Z");
+        EXPECT_EQ(Str(e, "host.name"), "swachchhanda");
+        EXPECT_EQ(Str(e, "process.name"), "node.exe");
+        EXPECT_EQ(Int(e, "process.pid"), 15284);
+        EXPECT_EQ(Str(e, "process.parent.name"), "cmd.exe");
+        EXPECT_EQ(Str(e, "process.parent.entity_id"), "0197231E-2F7B-6929-E00E-000000000D00");
+        EXPECT_EQ(Arr(e, "process.args"),
+                  (Args{"C:\\Program Files\\nodejs\\\\node.exe",
+                        "C:\\Program Files\\nodejs\\\\node_modules\\npm\\bin\\npm-cli.js",
+                        "install", "@asyncapi/cli@4.1.3"}));
+        EXPECT_EQ(Str(e, "user.name"), "xodih");
+      }
+      if (Str(e, "process.command_line") == "cmd.exe /d /s /c \"whoami\"" ||
+          Str(e, "process.command_line").find("\"whoami\"") != std::string::npos) {
+        saw_whoami = true;
+        EXPECT_EQ(Str(e, "process.name"), "cmd.exe");
+        EXPECT_EQ(Str(e, "process.parent.name"), "node.exe");
+        EXPECT_EQ(Arr(e, "process.args").back(), "whoami");
+      }
+    }
+  }
+  std::printf("real Sysmon records normalized: %d\n", count);
+  EXPECT_EQ(count, 10);
+  EXPECT_TRUE(saw_npm);
+  EXPECT_TRUE(saw_whoami);
+}
+
+TEST(Winsec, BothShapesAndSurrogateIds) {
+  std::printf("checks: 4688 winlogbeat + EVTX JSON, hex pids, surrogate ids link child->parent\n");
+  auto n = *SourceNormalizer::Create("winsec");
+  auto evs = NormalizeFile(*n, "winsec.ndjson");
+  ASSERT_EQ(evs.size(), 2u);
+  const Event& node = evs[0];
+  EXPECT_EQ(Int(node, "process.pid"), 0x1eb8);
+  EXPECT_EQ(Int(node, "process.parent.pid"), 0x2a0);
+  EXPECT_EQ(Str(node, "process.name"), "node.exe");
+  EXPECT_EQ(Str(node, "process.parent.name"), "cmd.exe");
+  EXPECT_EQ(Str(node, "event.action"), "created-process");
+  EXPECT_EQ(Str(node, "@timestamp"), "2025-03-04T10:15:30.123Z");
+  EXPECT_EQ(Arr(node, "process.args"),
+            (Args{"C:\\Program Files\\nodejs\\node.exe", "server.js", "--port", "8080"}));
+  EXPECT_EQ(Str(node, "process.entity_id"), "WS01.corp.example|7864|2025-03-04T10:15:30.123Z");
+  EXPECT_EQ(Str(node, "process.parent.entity_id"), "WS01.corp.example|672|0");
+  const Event& cmd = evs[1];
+  EXPECT_EQ(Str(cmd, "host.name"), "WS01.corp.example");
+  EXPECT_EQ(Str(cmd, "@timestamp"), "2025-03-04T10:15:31.500Z");
+  EXPECT_EQ(Str(cmd, "process.parent.entity_id"), Str(node, "process.entity_id"));
+  EXPECT_EQ(Arr(cmd, "process.args"), (Args{"cmd.exe", "/d", "/s", "/c", "whoami /all"}));
+}
+
+TEST(CrowdStrike, ProcessRollup2) {
+  std::printf("checks: FDR PR2/SyntheticPR2 Win+Lin, string/number epochs, pass-through\n");
+  auto n = *SourceNormalizer::Create("crowdstrike");
+  auto evs = NormalizeFile(*n, "crowdstrike.ndjson");
+  ASSERT_EQ(evs.size(), 3u);
+  const Event& w = evs[0];
+  EXPECT_EQ(Str(w, "@timestamp"), "2025-03-04T10:15:30.123Z");
+  EXPECT_EQ(Str(w, "host.id"), "a1b2c3d4e5f60718293a4b5c6d7e8f90");
+  EXPECT_EQ(Str(w, "host.os.type"), "windows");
+  EXPECT_EQ(Str(w, "event.action"), "ProcessRollup2");
+  EXPECT_EQ(Str(w, "process.entity_id"), "123456789012");
+  EXPECT_EQ(Str(w, "process.parent.entity_id"), "123456789000");
+  EXPECT_EQ(Int(w, "process.pid"), 7864);
+  EXPECT_EQ(Str(w, "process.name"), "node.exe");
+  EXPECT_EQ(Str(w, "process.parent.name"), "cmd.exe");
+  EXPECT_EQ(Arr(w, "process.args"),
+            (Args{"C:\\Program Files\\nodejs\\node.exe", "C:\\app\\index.js", "--token", "a\"b"}));
+  const Event& l = evs[1];
+  EXPECT_EQ(Str(l, "host.os.type"), "linux");
+  EXPECT_EQ(Str(l, "@timestamp"), "2025-03-04T10:16:40.999Z");
+  EXPECT_EQ(Str(l, "process.entity_id"), "555000111");
+  EXPECT_EQ(Int(l, "process.pid"), 4242);
+  EXPECT_EQ(Str(l, "process.name"), "node");
+  EXPECT_EQ(Str(l, "event.action"), "SyntheticProcessRollup2");
+  EXPECT_EQ(Arr(evs[2], "event.category"), (Args{"network"}));
+  EXPECT_EQ(Str(evs[2], "RemoteAddressIP4"), "203.0.113.7");
+}
+
+TEST(Mde, BothShapesAndSurrogateIds) {
+  std::printf("checks: Advanced Hunting row + Event Hub shapes, surrogate ids match parent\n");
+  auto n = *SourceNormalizer::Create("mde");
+  auto evs = NormalizeFile(*n, "mde.ndjson");
+  ASSERT_EQ(evs.size(), 3u);
+  const Event& node = evs[0];
+  EXPECT_EQ(Str(node, "event.action"), "processcreated");
+  EXPECT_EQ(Str(node, "host.os.type"), "windows");
+  EXPECT_EQ(Str(node, "host.id"), "d3f1c0ffee0000000000000000000001");
+  EXPECT_EQ(Str(node, "@timestamp"), "2025-03-04T11:00:00.123Z");
+  EXPECT_EQ(Str(node, "process.name"), "node.exe");
+  EXPECT_EQ(Str(node, "process.parent.name"), "powershell.exe");
+  EXPECT_EQ(Arr(node, "process.args"), (Args{"node.exe", "C:\\app\\run.js"}));
+  EXPECT_EQ(Str(node, "process.entity_id"), "d3f1c0ffee0000000000000000000001|6100|1741086000100");
+  const Event& cmd = evs[1];
+  EXPECT_EQ(Str(cmd, "process.name"), "cmd.exe");
+  EXPECT_EQ(Str(cmd, "process.parent.entity_id"), Str(node, "process.entity_id"));
+  EXPECT_EQ(Arr(evs[2], "event.category"), (Args{"network"}));
+}
+
+TEST(SentinelOne, FlatAndNested) {
+  std::printf("checks: S1 flat dotted and nested keys, args with backslash escapes\n");
+  auto n = *SourceNormalizer::Create("sentinelone");
+  auto evs = NormalizeFile(*n, "sentinelone.ndjson");
+  ASSERT_EQ(evs.size(), 3u);
+  const Event& w = evs[0];
+  EXPECT_EQ(Str(w, "@timestamp"), "2025-03-04T10:43:20.123Z");
+  EXPECT_EQ(Str(w, "host.id"), "5e1a1a1a-0000-4000-8000-000000000001");
+  EXPECT_EQ(Str(w, "host.os.type"), "windows");
+  EXPECT_EQ(Str(w, "event.action"), "start");
+  EXPECT_EQ(Str(w, "process.entity_id"), "AB12CD34EF56");
+  EXPECT_EQ(Str(w, "process.parent.entity_id"), "AB12CD340000");
+  EXPECT_EQ(Int(w, "process.pid"), 7300);
+  EXPECT_EQ(Str(w, "process.parent.name"), "explorer.exe");
+  // Text: C:\a\\b\\"c d" e -- the first "\\" stays (no quote follows); the second,
+  // before a quote, is one backslash and an opening quote.
+  EXPECT_EQ(Arr(w, "process.args"),
+            (Args{"C:\\Program Files\\nodejs\\node.exe", "C:\\a\\\\b\\c d", "e"}));
+  EXPECT_EQ(Str(w, "user.name"), "dave");
+  const Event& l = evs[1];
+  EXPECT_EQ(Str(l, "host.os.type"), "linux");
+  EXPECT_EQ(Str(l, "process.name"), "node");  // basename fallback
+  EXPECT_EQ(Str(l, "process.parent.entity_id"), "EE00");
+  EXPECT_EQ(Arr(evs[2], "event.category"), (Args{"file"}));
+}
+
+TEST(Auto, PicksSourcesAndRejectsUnknown) {
+  std::printf(
+      "checks: auto detects each sample file's source; unknown shapes are counted errors\n");
+  auto n = *SourceNormalizer::Create("auto");
+  const std::pair<const char*, const char*> files[] = {{"sysmon_winlogbeat.ndjson", "sysmon"},
+                                                       {"winsec.ndjson", "winsec"},
+                                                       {"crowdstrike.ndjson", "crowdstrike"},
+                                                       {"mde.ndjson", "mde"},
+                                                       {"sentinelone.ndjson", "sentinelone"}};
+  for (auto [file, want] : files) {
+    for (const std::string& line : ReadLines(Data(file))) {
+      Event e;
+      ASSERT_TRUE(n->Normalize(line, e).ok()) << line;
+      EXPECT_EQ(n->last_source(), want) << line;
+    }
+  }
+  Event e;
+  ASSERT_TRUE(
+      n->Normalize(R"({"@timestamp":"2025-01-01T00:00:00Z","event":{"category":"process"}})", e)
+          .ok());
+  EXPECT_EQ(n->last_source(), "ecs");
+  EXPECT_EQ(Str(e, "event.category"), "process");
+  int errors = 0;
+  for (const std::string& line : ReadLines(Data("unknown.ndjson"))) {
+    Event ev;
+    absl::Status s = n->Normalize(line, ev);
+    EXPECT_FALSE(s.ok()) << line;
+    EXPECT_EQ(n->last_source(), "");
+    errors += !s.ok();
+  }
+  EXPECT_EQ(errors, 4);
+  uint64_t unrecognized = 0;
+  for (auto& [name, st] : n->Stats()) unrecognized += st.unrecognized;
+  EXPECT_EQ(unrecognized, 4u);
+}
+
+}  // namespace
+}  // namespace eql
