@@ -57,9 +57,9 @@ enum class ArithOp : uint8_t { kAdd, kSub, kMul, kDiv, kMod };
 //! One step of a field path: a name (`process`, `name`, or a backtick-quoted
 //! name which may itself contain dots) or an array index (`[0]`).
 struct PathSegment {
-  std::string name;         //!< empty when this is an index
+  std::string name;  //!< empty when this is an index
   std::optional<int64_t> index;
-  bool quoted = false;      //!< written with backticks
+  bool quoted = false;  //!< written with backticks
   bool operator==(const PathSegment&) const = default;
 };
 
@@ -131,18 +131,16 @@ struct Pipe {
   std::string name;  //!< "head" or "tail"
   int64_t count = 0;
   Location loc;
-  bool operator==(const Pipe& other) const {
-    return name == other.name && count == other.count;
-  }
+  bool operator==(const Pipe& other) const { return name == other.name && count == other.count; }
 };
 
 enum class QueryKind : uint8_t { kEvent, kSequence, kSample };
 
 struct Query {
   QueryKind kind = QueryKind::kEvent;
-  EventQuery event;    //!< kEvent
-  Sequence sequence;   //!< kSequence
-  Sample sample;       //!< kSample
+  EventQuery event;   //!< kEvent
+  Sequence sequence;  //!< kSequence
+  Sample sample;      //!< kSample
   std::vector<Pipe> pipes;
   bool SameAs(const Query& other) const;
 };

@@ -2,10 +2,10 @@
 //
 // eql::Diagnostic (eql/diagnostic.hpp): placing a message in the query text
 // and drawing the caret.
+#include "eql/diagnostic.hpp"
+
 #include <algorithm>
 #include <string>
-
-#include "eql/diagnostic.hpp"
 
 namespace eql {
 

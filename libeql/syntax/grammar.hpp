@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "syntax/ast.hpp"
 #include "syntax/config.hpp"
@@ -25,12 +26,15 @@ query_type const& query();
 inline bool IsIdentStart(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '@';
 }
-inline bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
+// `@` only starts a name (`@timestamp`), as in Elasticsearch's IDENTIFIER.
+inline bool IsIdentChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (c >= '0' && c <= '9');
+}
 
 inline bool IsKeyword(std::string_view word) {
   static constexpr std::string_view kKeywords[] = {
-      "and",   "any", "by",    "false", "in",       "join",  "like",  "maxspan", "not", "null",
-      "of",    "or",  "regex", "sample", "sequence", "true", "until", "where",   "with"};
+      "and", "any", "by",    "false",  "in",       "join", "like",  "maxspan", "not", "null",
+      "of",  "or",  "regex", "sample", "sequence", "true", "until", "where",   "with"};
   for (std::string_view k : kKeywords) {
     if (k == word) return true;
   }
@@ -46,12 +50,34 @@ struct SyntaxError {
   std::string message;
 };
 
-//! The start of the text being parsed (for locations) and the nesting depth;
-//! set by parse.cpp for the duration of one parse on this thread.
+//! The start and end of the text being parsed (for locations), the nesting
+//! depth, and where the stage being parsed opened (for "expected ']' to
+//! close the stage opened at ..."); set by parse.cpp for the duration of one
+//! parse on this thread.
 struct ParseState {
   iterator_type begin = nullptr;
+  iterator_type end = nullptr;
+  iterator_type stage_open = nullptr;
+  iterator_type last_end = nullptr;  //!< end of the last token a leaf parser read
   int depth = 0;
+  int tree_depth = 0;                 //!< nesting plus binary operators folded so far
+  std::vector<iterator_type> starts;  //!< spanned[] matches under way
 };
 ParseState& State();
+
+//! True when this thread's stack is nearly used up: the recursion guard then
+//! stops the parse with a diagnostic even below kMaxDepth (a thread with a
+//! small stack, or a sanitizer's larger frames).
+bool StackNearlyFull();
+
+//! `at` after whitespace and comments: where the next token starts.
+iterator_type SkipSpace(iterator_type at, iterator_type end);
+
+//! The token at `at` quoted for a message ("'foo'", "')'"), or "the end of
+//! the query".
+std::string TokenAt(iterator_type at, iterator_type end);
+
+//! "LINE:COLUMN" of `at` in the text being parsed.
+std::string LineColumn(iterator_type at);
 
 }  // namespace eql::syntax::grammar

@@ -4,40 +4,45 @@
 // turns its failures into diagnostics, fills in line and column of every
 // node, and checks the rules of the language that the grammar alone does not
 // (join-key counts, missing stages, sample restrictions).
+#include "syntax/parse.hpp"
+
 #include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <exception>
 #include <string>
 #include <vector>
 
 #include "syntax/grammar.hpp"
-#include "syntax/parse.hpp"
 
 namespace eql::syntax {
 namespace {
 
 namespace x3 = boost::spirit::x3;
 
-// Skips whitespace and comments from `at`, for reporting where the next
-// token stands.
-const char* SkipSpace(const char* at, const char* end) {
-  for (;;) {
-    const char* before = at;
-    x3::unused_type unused;
-    while (at != end && grammar::skipper.parse(at, end, unused, unused, unused)) {
-    }
-    if (at == before) return at;
+using grammar::SkipSpace;
+using grammar::TokenAt;
+
+// Just after the last character that is not whitespace: where "the end of
+// the query" is shown, rather than on an empty line after a final newline.
+const char* EndOfContent(const char* begin, const char* end) {
+  while (end != begin &&
+         (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r')) {
+    --end;
   }
+  return end;
 }
 
-// The token at `at`, for "found ..." in messages.
-std::string TokenAt(const char* at, const char* end) {
-  if (at == end) return "the end of the query";
+// Elasticsearch's keywords are lowercase only; `WHERE` or `And` is read as
+// a name. When the unexpected token is such a word, say so.
+std::string KeywordCaseHint(const char* at, const char* end) {
   const char* it = at;
-  if (grammar::IsIdentChar(*it)) {
-    while (it != end && grammar::IsIdentChar(*it) && it - at < 40) ++it;
-  } else {
-    ++it;
-  }
-  return "'" + std::string(at, it) + "'";
+  while (it != end && grammar::IsIdentChar(*it)) ++it;
+  std::string word(at, it);
+  std::string lower = word;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == word || !grammar::IsKeyword(lower)) return "";
+  return " (keywords are lowercase: '" + lower + "')";
 }
 
 class LineTable {
@@ -149,8 +154,8 @@ void CheckQuery(std::string_view text, const ast::Query& q, std::vector<Diagnost
                                      "[until] cannot be a missing event stage"));
       }
       if (s.until->runs != 1) {
-        out.push_back(Diagnostic::At(text, s.until->loc.offset, 1,
-                                     "[until] does not support [with runs]"));
+        out.push_back(
+            Diagnostic::At(text, s.until->loc.offset, 1, "[until] does not support [with runs]"));
       }
     }
   } else if (q.kind == ast::QueryKind::kSample) {
@@ -176,31 +181,65 @@ ParseOutcome Parse(std::string_view text) {
   const char* const begin = text.data();
   const char* const end = text.data() + text.size();
   grammar::ParseState& state = grammar::State();
-  state = grammar::ParseState{begin, 0};
+  state.begin = begin;
+  state.end = end;
+  state.stage_open = begin;
+  state.last_end = nullptr;
+  state.depth = 0;
+  state.tree_depth = 0;
+  state.starts.clear();  // keeps its capacity: no allocation per parse
+  // The grammar measures offsets in 32 bits.
+  if (text.size() >= UINT32_MAX / 2) {
+    outcome.diagnostics.push_back(Diagnostic::At(text, 0, 1, "query text too long"));
+    return outcome;
+  }
   ast::Query query;
   const char* first = begin;
   try {
     bool ok = x3::phrase_parse(first, end, grammar::query(), grammar::skipper, query);
     if (!ok) {
       const char* at = SkipSpace(first, end);
-      outcome.diagnostics.push_back(Diagnostic::At(
-          text, static_cast<uint32_t>(at - begin), 1,
-          at == end ? "expected a query: an event query (category where condition), a "
-                      "sequence or a sample"
-                    : "expected a query: an event query (category where condition), a "
-                      "sequence or a sample, found " + TokenAt(at, end)));
+      // Only blanks and comments left: report where the content ends, but the
+      // message must still say the end was found (not the newline there).
+      const bool at_end = at == end;
+      if (at_end) at = EndOfContent(begin, end);
+      outcome.diagnostics.push_back(
+          Diagnostic::At(text, static_cast<uint32_t>(at - begin), 1,
+                         at_end ? "expected a query: an event query (category where condition), a "
+                                  "sequence or a sample"
+                                : "expected a query: an event query (category where condition), a "
+                                  "sequence or a sample, found " +
+                                      TokenAt(at, end) + KeywordCaseHint(at, end)));
       return outcome;
     }
   } catch (const grammar::SyntaxError& e) {
+    const char* at = e.where == end ? EndOfContent(begin, end) : e.where;
     outcome.diagnostics.push_back(
-        Diagnostic::At(text, static_cast<uint32_t>(e.where - begin), e.length, e.message));
+        Diagnostic::At(text, static_cast<uint32_t>(at - begin), e.length, e.message));
     return outcome;
   } catch (const x3::expectation_failure<const char*>& e) {
     const char* at = SkipSpace(e.where(), end);
     std::string message = "expected " + e.which();
-    message += at == end ? " before the end of the query" : ", found " + TokenAt(at, end);
+    std::string_view rest(at, static_cast<size_t>(end - at));
+    if (rest.starts_with("/*")) {
+      message = "unterminated comment: expected '*/' to close it";
+    } else if (e.which() == "the end of the query or a pipe ('|')" &&
+               (rest.starts_with("==") || rest.starts_with("!=") || rest.starts_with("<") ||
+                rest.starts_with(">"))) {
+      message = "comparisons cannot be chained; combine them with 'and'";
+    } else if (at == end) {
+      message += ", found the end of the query";
+      at = EndOfContent(begin, end);
+    } else {
+      message += ", found " + TokenAt(at, end) + KeywordCaseHint(at, end);
+    }
     outcome.diagnostics.push_back(
         Diagnostic::At(text, static_cast<uint32_t>(at - begin), 1, std::move(message)));
+    return outcome;
+  } catch (const std::exception& e) {
+    // Only allocation failure is expected here; it must not escape either.
+    outcome.diagnostics.push_back(
+        Diagnostic::At(text, 0, 1, std::string("internal error while parsing: ") + e.what()));
     return outcome;
   }
   CheckQuery(text, query, outcome.diagnostics);

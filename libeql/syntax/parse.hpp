@@ -16,8 +16,8 @@
 namespace eql::syntax {
 
 struct ParseOutcome {
-  std::optional<ast::Query> query;       //!< set when parsing succeeded
-  std::vector<Diagnostic> diagnostics;   //!< non-empty when it failed
+  std::optional<ast::Query> query;      //!< set when parsing succeeded
+  std::vector<Diagnostic> diagnostics;  //!< non-empty when it failed
   bool ok() const { return query.has_value(); }
 };
 
@@ -32,6 +32,11 @@ struct ParseOutcome {
 ParseOutcome Parse(std::string_view text);
 
 inline constexpr int kMaxDepth = 200;
+
+// A chain `a or b or c ...` nests to the left in the tree, one level per
+// operator, and every pass over the tree recurses that deep; so the operators
+// of one parenthesized level plus its enclosing levels are capped too.
+inline constexpr int kMaxTreeDepth = 1000;
 
 // Print()
 //
