@@ -37,12 +37,18 @@ bool ParseDuration(const std::string& text, int64_t& millis) {
   int64_t value = std::stoll(text.substr(0, digits));
   std::string unit = text.substr(digits);
   int64_t scale = 0;
-  if (unit.empty() || unit == "ms") scale = 1;
-  else if (unit == "s") scale = 1000;
-  else if (unit == "m") scale = 60'000;
-  else if (unit == "h") scale = 3'600'000;
-  else if (unit == "d") scale = 86'400'000;
-  else return false;
+  if (unit.empty() || unit == "ms")
+    scale = 1;
+  else if (unit == "s")
+    scale = 1000;
+  else if (unit == "m")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
+  else if (unit == "d")
+    scale = 86'400'000;
+  else
+    return false;
   millis = value * scale;
   return true;
 }
@@ -51,14 +57,26 @@ std::string JsonString(std::string_view text) {
   std::string out = "\"";
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
-        if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-        else out += static_cast<char>(c);
+        if (c < 0x20)
+          out += fmt::format("\\u{:04x}", c);
+        else
+          out += static_cast<char>(c);
     }
   }
   return out + "\"";
@@ -94,7 +112,8 @@ void PrintRejected(const eql::Engine& engine) {
     std::string origin = rule.origin.empty() ? rule.name : rule.origin;
     for (const auto& d : rejected.diagnostics) {
       std::cerr << d.Format(origin);
-      if (!rule.name.empty() && rule.name != origin) std::cerr << "  (rule \"" << rule.name << "\")\n";
+      if (!rule.name.empty() && rule.name != origin)
+        std::cerr << "  (rule \"" << rule.name << "\")\n";
     }
   }
 }
@@ -134,7 +153,8 @@ int main(int argc, char** argv) {
 
   app.add_option("files", positional, "RULES EVENTS (or, with --check, the rule files)");
   app.add_option("-q,--query", query, "Run this one query instead of a RULES file");
-  app.add_flag("--check", check, "Parse and check the rules only; print one diagnostic per bad query");
+  app.add_flag("--check", check,
+               "Parse and check the rules only; print one diagnostic per bad query");
   app.add_flag("--batch", batch,
                "Read all events first and process them sorted by time, as Elasticsearch does");
   app.add_option("--allowed-lateness", lateness_text,
@@ -191,7 +211,8 @@ int main(int argc, char** argv) {
     }
     PrintRejected(**engine);
     size_t failed = (*engine)->rejected_rules().size();
-    std::cout << fmt::format("checked {} queries: {} ok, {} failed\n", total, total - failed, failed);
+    std::cout << fmt::format("checked {} queries: {} ok, {} failed\n", total, total - failed,
+                             failed);
     return failed == 0 && !loaded.unreadable ? kExitOk : kExitBadInput;
   }
 
@@ -322,8 +343,8 @@ int main(int argc, char** argv) {
         "\"events_late\":{},\"events_processed\":{},\"alerts\":{},\"partials_live\":{},"
         "\"partials_expired\":{},\"partials_evicted\":{},\"seconds\":{:.3f},"
         "\"events_per_second\":{:.0f},\"peak_memory_kb\":{},\"sources\":{{{}}},\"rules\":[{}]}}\n",
-        events_read, malformed, s.events_no_timestamp, s.events_late, s.events_processed,
-        s.alerts, s.partials_live, s.partials_expired, s.partials_evicted, seconds,
+        events_read, malformed, s.events_no_timestamp, s.events_late, s.events_processed, s.alerts,
+        s.partials_live, s.partials_expired, s.partials_evicted, seconds,
         seconds > 0 ? events_read / seconds : 0.0, PeakRssKb(), sources_json, rules_json);
   }
   if (exit_code == kExitOk && bad_rules) exit_code = kExitBadInput;

@@ -13,6 +13,12 @@
 
 namespace eql::io {
 
+// DaysFromCivil()
+//
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+// days_from_civil), exact for all years that fit; month 1..12, day 1..31.
+int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
+
 // ParseDateMillis()
 //
 // Text to epoch milliseconds. First as strict_date_optional_time:

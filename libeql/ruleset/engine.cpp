@@ -10,6 +10,8 @@
 // until clauses) whose category the event has, evaluates their conditions,
 // and feeds the hits to the operators (alerts straight out for event queries,
 // the sequence and sample operators for correlations).
+#include "eql/engine.hpp"
+
 #include <algorithm>
 #include <optional>
 #include <utility>
@@ -17,7 +19,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "analysis/compile.hpp"
-#include "eql/engine.hpp"
 #include "eql/sources.hpp"
 #include "expr/eval.hpp"
 #include "io/json_projector.hpp"
@@ -141,7 +142,8 @@ bool ExpandKeys(const KeyPlan& plan, const io::Record& record,
     for (const io::Scalar& s : scratch) {
       if (s.is_null()) continue;
       KeyValue v = ToKeyValue(s);
-      if (std::find(values.begin(), values.end(), v) == values.end()) values.push_back(std::move(v));
+      if (std::find(values.begin(), values.end(), v) == values.end())
+        values.push_back(std::move(v));
     }
     if (values.empty()) {
       if (!plan.keys[k].optional) return false;
@@ -328,9 +330,9 @@ absl::Status Engine::Impl::CompileRule(uint32_t index) {
       if (!diagnostics.empty()) break;
       auto op = runtime::SequenceOperator::Create(std::move(spec));
       if (!op.ok()) {
-        diagnostics.push_back(
-            Diagnostic::At(rule.query, s.loc.offset, std::max<uint32_t>(s.loc.length, 1),
-                           std::string(op.status().message())));
+        diagnostics.push_back(Diagnostic::At(rule.query, s.loc.offset,
+                                             std::max<uint32_t>(s.loc.length, 1),
+                                             std::string(op.status().message())));
         break;
       }
       rule_out->sequence = std::move(*op);
@@ -353,9 +355,9 @@ absl::Status Engine::Impl::CompileRule(uint32_t index) {
       if (!diagnostics.empty()) break;
       auto op = runtime::SampleOperator::Create(std::move(spec));
       if (!op.ok()) {
-        diagnostics.push_back(
-            Diagnostic::At(rule.query, s.loc.offset, std::max<uint32_t>(s.loc.length, 1),
-                           std::string(op.status().message())));
+        diagnostics.push_back(Diagnostic::At(rule.query, s.loc.offset,
+                                             std::max<uint32_t>(s.loc.length, 1),
+                                             std::string(op.status().message())));
         break;
       }
       rule_out->sample = std::move(*op);
@@ -394,8 +396,8 @@ void Engine::Impl::AdvanceOperators(int64_t ts, bool force) {
   }
 }
 
-void Engine::Impl::Process(const io::Record& record, std::string_view json,
-                           const Ordinal& ordinal, const Event* event) {
+void Engine::Impl::Process(const io::Record& record, std::string_view json, const Ordinal& ordinal,
+                           const Event* event) {
   std::string rendered;  // a builder event's JSON, made on first need
   auto text = [&]() -> std::string_view {
     if (event != nullptr && rendered.empty()) rendered = event->ToJson();
@@ -451,8 +453,7 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json,
     }
     if (rule.sequence && rule.sequence->done()) continue;
     if (!expr::Matches(u.query.where, record)) continue;
-    const KeyPlan& plan =
-        u.role == Unit::Role::kUntil ? rule.until_keys : rule.stage_keys[u.stage];
+    const KeyPlan& plan = u.role == Unit::Role::kUntil ? rule.until_keys : rule.stage_keys[u.stage];
     std::vector<JoinKey> keys;
     if (!ExpandKeys(plan, record, key_positions, key_scratch, keys)) continue;
     if (!rule.touched) {
@@ -482,8 +483,7 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json,
   AdvanceOperators(ordinal.timestamp_ms, false);
 }
 
-absl::Status Engine::Impl::Ingest(io::Record& record, std::string_view json,
-                                  const Event* event) {
+absl::Status Engine::Impl::Ingest(io::Record& record, std::string_view json, const Event* event) {
   // Time and tiebreaker give the event its place in the order.
   int64_t ts = 0;
   if (timestamp_field) {
@@ -626,9 +626,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::vector<Rule> rules,
     const runtime::LatePolicy policy = o.late_policy == LatePolicy::kDrop
                                            ? runtime::LatePolicy::kDrop
                                            : runtime::LatePolicy::kProcess;
-    runtime::ReorderOptions ropts = o.batch ? runtime::ReorderOptions::Batch()
-                                            : runtime::ReorderOptions::Streaming(
-                                                  o.allowed_lateness_ms, policy);
+    runtime::ReorderOptions ropts =
+        o.batch ? runtime::ReorderOptions::Batch()
+                : runtime::ReorderOptions::Streaming(o.allowed_lateness_ms, policy);
     impl->reorder = std::make_unique<runtime::ReorderBuffer<Pending>>(ropts);
   }
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));

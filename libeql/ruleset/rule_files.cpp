@@ -50,8 +50,8 @@ absl::Status LoadToml(const fs::path& path, std::vector<Rule>& rules, RuleFileEr
   try {
     doc = toml::parse(*text, path.string());
   } catch (const toml::parse_error& err) {
-    return absl::InvalidArgumentError(absl::StrCat(path.string(), ":", err.source().begin.line,
-                                                   ":", err.source().begin.column, ": ",
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ":", err.source().begin.line, ":",
+                                                   err.source().begin.column, ": ",
                                                    std::string(err.description())));
   }
   // detection-rules keeps the rule in a [rule] table; accept a bare file too.

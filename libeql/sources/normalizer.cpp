@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "eql/sources.hpp"
 #include "fmt/format.h"
+#include "io/timestamp.hpp"
 #include "simdjson.h"
 #include "sources/tables.hpp"
 
@@ -173,16 +174,6 @@ std::string_view Basename(std::string_view path) {
 bool LooksWindowsPath(std::string_view p) {
   return p.find('\\') != std::string_view::npos ||
          (p.size() >= 2 && std::isalpha(static_cast<unsigned char>(p[0])) && p[1] == ':');
-}
-
-// Howard Hinnant's days_from_civil.
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
 std::string FormatIso(int64_t ms) {
@@ -748,7 +739,7 @@ bool SourceNormalizer::ParseTimestamp(std::string_view t, int64_t& millis) {
     }
     if (i != t.size()) return false;
   }
-  int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  int64_t days = io::DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   millis = ((days * 24 + h) * 60 + mi) * 60000 + se * 1000 + ms - offset_min * 60000;
   return true;
 }
