@@ -9,47 +9,6 @@ namespace eql::analysis {
 
 // ----- UTF-8 ----------------------------------------------------------------
 
-uint32_t DecodeUtf8(std::string_view s, size_t i, size_t& length) {
-  unsigned char c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) {
-    length = 1;
-    return c;
-  }
-  size_t n = 0;
-  uint32_t cp = 0;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    cp = c & 0x07;
-  } else {
-    length = 1;
-    return c;
-  }
-  if (i + n > s.size()) {
-    length = 1;
-    return c;
-  }
-  for (size_t k = 1; k < n; ++k) {
-    unsigned char d = static_cast<unsigned char>(s[i + k]);
-    if ((d & 0xC0) != 0x80) {
-      length = 1;
-      return c;
-    }
-    cp = (cp << 6) | (d & 0x3F);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
-    length = 1;
-    return c;
-  }
-  length = n;
-  return cp;
-}
-
 void EncodeUtf8(uint32_t cp, std::string& out) {
   if (cp < 0x80) {
     out.push_back(static_cast<char>(cp));

@@ -13,13 +13,14 @@
 #include <string_view>
 #include <vector>
 
+#include "io/json_text.hpp"
+
 namespace eql::analysis {
 
 // ----- UTF-8 and Java string indexing --------------------------------------
 
-//! Decodes the code point at s[i] and its byte length; an invalid byte is
-//! returned as itself (0x80..0xFF) with length 1, so every input decodes.
-uint32_t DecodeUtf8(std::string_view s, size_t i, size_t& length);
+//! The UTF-8 decoder of the event model (io/json_text.hpp).
+using io::DecodeUtf8;
 //! Appends the UTF-8 encoding of `cp`.
 void EncodeUtf8(uint32_t cp, std::string& out);
 //! Java's String.length(): UTF-16 code units (supplementary code points

@@ -7,14 +7,12 @@
 
 namespace eql::io {
 
-namespace {
-
-// Length of the valid UTF-8 sequence at s[i], or 0 when it is not valid.
-size_t ValidUtf8Length(std::string_view s, size_t i) {
+uint32_t DecodeUtf8(std::string_view s, size_t i, size_t& length) {
   unsigned char c = static_cast<unsigned char>(s[i]);
+  length = 1;
+  if (c < 0x80) return c;
   size_t n = 0;
   uint32_t cp = 0;
-  if (c < 0x80) return 1;
   if (c >= 0xC2 && c <= 0xDF) {
     n = 2;
     cp = c & 0x1F;
@@ -25,19 +23,31 @@ size_t ValidUtf8Length(std::string_view s, size_t i) {
     n = 4;
     cp = c & 0x07;
   } else {
-    return 0;
+    return c;
   }
-  if (i + n > s.size()) return 0;
+  if (i + n > s.size()) return c;
   for (size_t k = 1; k < n; ++k) {
     unsigned char d = static_cast<unsigned char>(s[i + k]);
-    if ((d & 0xC0) != 0x80) return 0;
+    if ((d & 0xC0) != 0x80) return c;
     cp = (cp << 6) | (d & 0x3F);
   }
+  // Overlong forms, code points past U+10FFFF and UTF-16 surrogates are not
+  // valid UTF-8.
   if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
       (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return 0;
+    return c;
   }
-  return n;
+  length = n;
+  return cp;
+}
+
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i], or 0 when it is not valid.
+size_t ValidUtf8Length(std::string_view s, size_t i) {
+  size_t length = 0;
+  uint32_t cp = DecodeUtf8(s, i, length);
+  return cp >= 0x80 && length == 1 ? 0 : length;
 }
 
 }  // namespace

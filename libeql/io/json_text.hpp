@@ -4,10 +4,16 @@
 // Java prints them (EQL's string() and concat() follow Java's toString).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace eql::io {
+
+//! Decodes the code point at s[i] and its byte length. A byte that does not
+//! start valid UTF-8 (overlong, surrogate, past U+10FFFF, cut short) is
+//! returned as itself (0x80..0xFF) with length 1, so every input decodes.
+uint32_t DecodeUtf8(std::string_view s, size_t i, size_t& length);
 
 //! Appends `s` as a JSON string literal: quotes, `\"`, `\\`, control
 //! characters as \n \r \t \b \f or \u00XX. Invalid UTF-8 bytes are replaced
