@@ -31,6 +31,7 @@
 #include "runtime/reorder.hpp"
 #include "runtime/sample.hpp"
 #include "runtime/sequence.hpp"
+#include "ruleset/dispatch.hpp"
 #include "syntax/parse.hpp"
 
 namespace eql {
@@ -175,8 +176,7 @@ struct Engine::Impl {
   std::vector<RejectedRule> rejected;
   std::vector<std::unique_ptr<CompiledRule>> compiled;  // null for rejected rules
   std::vector<Unit> units;
-  absl::flat_hash_map<std::string, std::vector<uint32_t>> units_by_category;
-  std::vector<uint32_t> any_units;
+  ruleset::Dispatcher dispatcher;  // category and literal-anchor indexes
   std::vector<uint32_t> sequence_rules;
   std::vector<uint32_t> sample_rules;
 
@@ -370,11 +370,7 @@ absl::Status Engine::Impl::CompileRule(uint32_t index) {
   }
   for (Unit& u : new_units) {
     uint32_t id = static_cast<uint32_t>(units.size());
-    if (u.query.is_any) {
-      any_units.push_back(id);
-    } else {
-      units_by_category[u.query.category].push_back(id);
-    }
+    dispatcher.Add(id, u.query.is_any, u.query.category, u.query.where.program.get(), fields);
     units.push_back(std::move(u));
   }
   if (q.kind == ast::QueryKind::kSequence) sequence_rules.push_back(index);
@@ -404,26 +400,12 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
     return event != nullptr ? std::string_view(rendered) : json;
   };
   ++stats.events_processed;
-  // Dispatch: the units whose category the event has, plus `any` units, in
-  // unit order (= rule order, then stage order). The category index does the
-  // category test (exact, as `category_field == "process"`), so only the
-  // where clause is evaluated.
-  candidate_units.clear();
-  for (io::Scalar c : record.Get(category_field)) {
-    if (c.type != io::Scalar::Type::kString) continue;
-    auto it = units_by_category.find(absl::string_view(c.s.data(), c.s.size()));
-    if (it != units_by_category.end()) {
-      candidate_units.insert(candidate_units.end(), it->second.begin(), it->second.end());
-    }
-  }
-  if (!any_units.empty()) {
-    candidate_units.insert(candidate_units.end(), any_units.begin(), any_units.end());
-  }
-  if (candidate_units.size() > 1) {
-    std::sort(candidate_units.begin(), candidate_units.end());
-    candidate_units.erase(std::unique(candidate_units.begin(), candidate_units.end()),
-                          candidate_units.end());
-  }
+  // Dispatch: the units whose category the event has (exact, as
+  // `category_field == "process"`), plus `any` units, narrowed by their
+  // literal anchors (ruleset/dispatch.hpp), in unit order (= rule order, then
+  // stage order). The index does the category test, so only the where
+  // clause is evaluated.
+  dispatcher.Candidates(record, category_field, candidate_units);
 
   EventHandle handle;  // made once, only if some operator keeps the event
   auto retain = [&]() -> const EventHandle& {
@@ -608,6 +590,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::vector<Rule> rules,
     impl->normalizer = std::move(*normalizer);
   }
   impl->options = std::move(options);
+  impl->dispatcher = ruleset::Dispatcher(impl->options.literal_prefilter);
   impl->rules = std::move(rules);
   for (size_t i = 0; i < impl->rules.size(); ++i) {
     if (impl->rules[i].name.empty()) impl->rules[i].name = absl::StrCat("rule ", i + 1);

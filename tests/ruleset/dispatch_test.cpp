@@ -1,0 +1,157 @@
+// tests/ruleset/dispatch_test.cpp
+//
+// The literal anchors derived from conditions, and the candidates the
+// dispatcher hands out for an event.
+#include "ruleset/dispatch.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "analysis/compile.hpp"
+#include "io/json_projector.hpp"
+#include "syntax/parse.hpp"
+
+namespace eql::ruleset {
+namespace {
+
+struct Compiled {
+  std::string category;
+  bool any = false;
+  std::shared_ptr<const analysis::Program> where;
+};
+
+Compiled Compile(const std::string& query, io::FieldRegistry& fields) {
+  syntax::ParseOutcome parsed = syntax::Parse(query);
+  EXPECT_TRUE(parsed.ok()) << query;
+  auto c = analysis::CompileEventQuery(parsed.query->event, fields, {}, query);
+  EXPECT_TRUE(c.ok()) << query;
+  return {c.value->category, c.value->is_any, c.value->where.program};
+}
+
+// "field=v1|v2" per constraint, sorted by field name, for easy comparison.
+std::vector<std::string> Describe(const std::string& query) {
+  io::FieldRegistry fields;
+  Compiled c = Compile(query, fields);
+  std::vector<std::string> out;
+  for (const LiteralConstraint& l : RequiredLiterals(*c.where)) {
+    std::string s = fields.Name(l.field) + "=";
+    std::vector<std::string> values = l.folded_values;
+    std::sort(values.begin(), values.end());
+    for (size_t i = 0; i < values.size(); ++i) s += (i ? "|" : "") + values[i];
+    out.push_back(s);
+  }
+  std::sort(out.begin(), out.end());
+  std::cout << "  " << query << "\n    -> ";
+  for (const auto& s : out) std::cout << s << "  ";
+  std::cout << "\n";
+  return out;
+}
+
+using V = std::vector<std::string>;
+
+TEST(RequiredLiterals, EqualityInAndMatchWithoutWildcardsAreAnchors) {
+  EXPECT_EQ(Describe(R"(process where process.name == "Node")"), V{"process.name=node"});
+  EXPECT_EQ(Describe(R"(process where process.name : "NODE.exe")"), V{"process.name=node.exe"});
+  EXPECT_EQ(Describe(R"(process where event.action in ("exec", "Start"))"),
+            V{"event.action=exec|start"});
+  EXPECT_EQ(Describe(R"(process where process.name in~ ("A", "b"))"), V{"process.name=a|b"});
+  EXPECT_EQ(Describe(R"(process where process.name like "x.js")"), V{"process.name=x.js"});
+}
+
+TEST(RequiredLiterals, AndKeepsEveryConstraintOrKeepsSharedFields) {
+  EXPECT_EQ(Describe(R"(process where host.os.type == "linux" and process.name == "node")"),
+            (V{"host.os.type=linux", "process.name=node"}));
+  EXPECT_EQ(Describe(R"(process where process.name == "a" or process.name : ("b", "c"))"),
+            V{"process.name=a|b|c"});
+  // A branch without a constraint on the field lifts it.
+  EXPECT_EQ(Describe(R"(process where process.name == "a" or user.name == "b")"), V{});
+  EXPECT_EQ(Describe(R"(process where (process.name == "a" and user.name == "x") or)"
+                     R"( (process.name == "b" and user.name == "y"))"),
+            (V{"process.name=a|b", "user.name=x|y"}));
+}
+
+TEST(RequiredLiterals, NegationsPatternsNumbersAndRangesAreNotAnchors) {
+  EXPECT_EQ(Describe(R"(process where process.name != "node")"), V{});
+  EXPECT_EQ(Describe(R"(process where not process.name == "node")"), V{});
+  EXPECT_EQ(Describe(R"(process where not process.name in ("a", "b"))"), V{});
+  EXPECT_EQ(Describe(R"(process where process.name : "node*")"), V{});
+  EXPECT_EQ(Describe(R"(process where process.name : ("node", "np?"))"), V{});
+  EXPECT_EQ(Describe(R"(process where process.name regex "node")"), V{});
+  EXPECT_EQ(Describe(R"(process where process.pid == 4)"), V{});
+  EXPECT_EQ(Describe(R"(process where process.pid in (1, 2))"), V{});
+  EXPECT_EQ(Describe(R"(process where process.name >= "a")"), V{});
+  EXPECT_EQ(Describe(R"(process where length(process.name) == 4)"), V{});
+  EXPECT_EQ(Describe(R"(process where @timestamp == "2020-01-01")"), V{});
+}
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  void Add(const std::string& query) {
+    Compiled c = Compile(query, fields_);
+    compiled_.push_back(c);
+  }
+  std::vector<uint32_t> For(const std::string& json, bool anchors = true) {
+    Dispatcher d(anchors);
+    for (uint32_t i = 0; i < compiled_.size(); ++i) {
+      d.Add(i, compiled_[i].any, compiled_[i].category, compiled_[i].where.get(), fields_);
+    }
+    io::JsonProjector projector(fields_);
+    io::Record record;
+    EXPECT_TRUE(projector.Project(json, record).ok()) << json;
+    std::vector<uint32_t> out;
+    d.Candidates(record, *fields_.Find("event.category"), out);
+    std::cout << "  " << json.substr(0, 100) << (json.size() > 100 ? "..." : "") << " -> "
+              << out.size() << " candidates\n";
+    return out;
+  }
+  io::FieldRegistry fields_;
+  std::vector<Compiled> compiled_;
+};
+
+using U = std::vector<uint32_t>;
+
+TEST_F(DispatcherTest, AnEventReachesOnlyUnitsWhoseAnchorItHas) {
+  Add(R"(process where process.name == "node")");                        // 0
+  Add(R"(process where process.name : ("cmd.exe", "powershell.exe"))");  // 1
+  Add(R"(process where process.args == "install")");                     // 2
+  Add(R"(process where process.name : "*sh")");                          // 3: no anchor
+  Add(R"(network where process.name == "node")");                        // 4
+  Add(R"(any where user.name == "root")");                               // 5
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"node"}})"), (U{0, 3}));
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"CMD.EXE"}})"), (U{1, 3}));
+  // Case-sensitive `==` still reaches the unit by its folded key; the
+  // evaluator then says no.
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"NODE"}})"), (U{0, 3}));
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"args":["npm","install"]}})"),
+            (U{2, 3}));
+  EXPECT_EQ(For(R"({"event":{"category":["process","network"]},"process":{"name":"node"},)"
+                R"("user":{"name":"root"}})"),
+            (U{0, 3, 4, 5}));
+  EXPECT_EQ(For(R"({"event":{"category":"file"},"process":{"name":"node"}})"), U{});
+  // Without anchors every unit of the category (and `any`) is a candidate.
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"bash"}})", false),
+            (U{0, 1, 2, 3, 5}));
+}
+
+TEST_F(DispatcherTest, NonStringValuesReachEveryUnitOfTheirAnchor) {
+  Add(R"(process where process.name == "4")");
+  Add(R"(process where process.name == "true")");
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":4}})"), (U{0, 1}));
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":null}})"), U{});
+}
+
+TEST_F(DispatcherTest, NonAsciiValuesAreFoldedLikeTheEvaluatorFoldsThem) {
+  Add(R"(process where process.name : "İNSTALL.EXE")");
+  Add(R"(process where process.name : "ärger")");
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"install.exe"}})"), U{0});
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"ÄRGER"}})"), U{1});
+  std::string long_name(1000, 'A');
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":")" + long_name + "\"}}"),
+            U{});
+}
+
+}  // namespace
+}  // namespace eql::ruleset
