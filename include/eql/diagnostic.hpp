@@ -19,6 +19,10 @@
 
 namespace eql {
 
+// Diagnostic
+//
+// A plain value that owns its text: it stays valid after the query text and
+// the engine that produced it are gone. Engine::rejected_rules() holds them.
 struct Diagnostic {
   std::string message;      //!< what is wrong, naming what was expected
   uint32_t line = 1;        //!< 1-based line of the offending text

@@ -18,6 +18,13 @@
 // A path is split at every '.': Set("process.parent.name", ..) makes
 // {"process":{"parent":{"name":..}}}. To make a key that itself contains a dot,
 // build the object with Value::Object and set it.
+//
+// Ownership and threads: an Event owns all its values (copies of the strings
+// given); it is a plain value type, copyable and movable. Pointers returned by
+// Find() point into the event and are valid until it is next modified or
+// destroyed. Engine::Push() does not keep a reference to the event, so it may
+// be reused or destroyed as soon as Push() returns. An Event may be used by
+// one thread at a time.
 #pragma once
 
 #include <cstdint>
@@ -32,23 +39,36 @@
 
 namespace eql {
 
+// Event
+//
+// One event: a JSON object built member by member. Nothing in it fails: every
+// setter succeeds, creating what the path needs.
 class Event {
  public:
   //! A JSON value: null, boolean, 64-bit integer, double, string, array or
   //! object (members in insertion order; keys[k] names items[k]).
   struct Value {
+    //! Which JSON type the value holds; only the matching member is meaningful.
     enum class Kind : uint8_t { kNull, kBool, kInt, kDouble, kString, kArray, kObject };
     Kind kind = Kind::kNull;
-    bool boolean = false;
-    int64_t integer = 0;
-    double real = 0;
-    std::string text;
+    bool boolean = false;  //!< kBool
+    int64_t integer = 0;   //!< kInt
+    double real = 0;       //!< kDouble
+    std::string text;      //!< kString (UTF-8; invalid bytes become U+FFFD in ToJson())
     std::vector<Value> items;       //!< array elements, or object member values
     std::vector<std::string> keys;  //!< object member names (same size as items)
 
+    // Implicit conversions, so that Set("process.pid", 4120) and
+    // Set("process.name", "node") read naturally.
+
+    //! null.
     Value() = default;
+    //! null: Set("user.name", nullptr).
     Value(std::nullptr_t) {}
+    //! A boolean.
     Value(bool v) : kind(Kind::kBool), boolean(v) {}
+    //! Any integer type but bool: a 64-bit integer (an unsigned value above
+    //! INT64_MAX becomes a double).
     template <class T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
     Value(T v) {
       if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(int64_t)) {
@@ -63,9 +83,12 @@ class Event {
       kind = Kind::kInt;
       integer = static_cast<int64_t>(v);
     }
+    //! A double (NaN and infinities are rendered as null by ToJson()).
     Value(double v) : kind(Kind::kDouble), real(v) {}
     Value(float v) : kind(Kind::kDouble), real(v) {}
+    //! A string; the text is copied.
     Value(std::string_view v) : kind(Kind::kString), text(v) {}
+    //! A string from a NUL-terminated text (not null), copied.
     Value(const char* v) : kind(Kind::kString), text(v) {}
     Value(std::string v) : kind(Kind::kString), text(std::move(v)) {}
 
@@ -74,10 +97,15 @@ class Event {
     //! An empty object; add members with Set().
     static Value Object();
 
-    //! On an object: sets member `key` (no path splitting), replacing it.
+    //! On an object: sets member `key` (no path splitting), replacing it;
+    //! a new key goes last. A value that is not an object becomes an empty
+    //! object first. Returns *this for chaining.
     Value& Set(std::string_view key, Value v);
-    //! On an object: the member `key`, or nullptr.
+    //! On an object: the member `key`, or nullptr (also when this is not an
+    //! object). The pointer is valid until this value is modified.
     const Value* Find(std::string_view key) const;
+    //! Deep equality: same kind and same contents (objects: same keys in the
+    //! same order). Doubles compare with ==, so NaN is not equal to itself.
     bool operator==(const Value& other) const;
   };
 
@@ -96,13 +124,15 @@ class Event {
   // becomes the array's first element).
   Event& Append(std::string_view path, Value v);
 
-  //! The value at a dotted path (split at every '.'), or nullptr.
+  //! The value at a dotted path (split at every '.'), or nullptr. The
+  //! pointer is valid until the event is modified.
   const Value* Find(std::string_view path) const;
 
   //! Removes the value at a dotted path; false when it was not there.
   bool Erase(std::string_view path);
 
-  //! The whole event, an object.
+  //! The whole event, an object (valid while the event lives, and current
+  //! after every change).
   const Value& root() const { return root_; }
 
   // Event::ToJson()

@@ -13,6 +13,12 @@
 //     if (!item.error.ok()) { report(item.line, item.error); continue; }
 //     engine->PushJson(item.json);
 //   }
+//   if (!(*reader)->status().ok()) return (*reader)->status();
+//
+// Ownership and threads: an item's text points into the reader's buffer and
+// is valid only until the next Next() call; copy it (or push it, which
+// copies) to keep it. A reader may be used by one thread at a time; separate
+// readers are independent.
 #pragma once
 
 #include <cstdint>
@@ -25,12 +31,16 @@
 
 namespace eql {
 
+// EventReader
+//
+// Splits one input into events without parsing them (the engine parses);
+// malformed pieces come out as items with an error, and reading goes on.
 class EventReader {
  public:
-  //! One event, or one piece of input that could not be an event.
   //! Readable bytes that follow every event's text in its buffer.
   static constexpr size_t kPadding = 64;
 
+  //! One event, or one piece of input that could not be an event.
   struct Item {
     std::string_view json;  //!< the event's original text; valid until Next()
                             //!< and followed by at least kPadding readable
@@ -43,9 +53,13 @@ class EventReader {
   // EventReader::Open()
   //
   // Opens `path` ("-" is standard input). Events over `max_event_bytes` are
-  // reported as errors and skipped.
+  // reported as errors and skipped. Fails with NotFound (or another I/O
+  // status) when the file cannot be opened; gzip data on standard input is
+  // refused (InvalidArgument: decompress it first, or pass the file by
+  // name). The reader owns the file and closes it when destroyed.
   static absl::StatusOr<std::unique_ptr<EventReader>> Open(const std::string& path,
                                                            uint64_t max_event_bytes = 16 << 20);
+  //! Closes the input (not standard input).
   ~EventReader();
 
   // EventReader::Next()

@@ -11,6 +11,14 @@
 //   eql::RuleFileErrors errors;
 //   auto rules = eql::LoadRules("examples/rules", &errors);
 //   for (const auto& e : errors) std::cerr << e << "\n";
+//   if (!rules.ok()) return rules.status();
+//   auto engine = eql::Engine::Create(std::move(*rules));
+//
+// The rules are returned by value: query text and metadata (`name`,
+// `rule_id`, `severity`, `risk_score`) copied out of the files, and `origin`
+// set to where each came from (file, or file:line for a pack), for
+// diagnostics. Whether a query compiles is not checked here; Engine::Create()
+// does that. Safe to call from several threads at once.
 #pragma once
 
 #include <string>
@@ -29,8 +37,12 @@ using RuleFileErrors = std::vector<std::string>;
 // LoadRules()
 //
 // Reads the rules at `path` (file or folder). Fails only when the path cannot
-// be read or is of an unknown kind; entries that are themselves broken are
-// skipped and described in `errors` (when given).
+// be read or is of an unknown kind: NotFound (no such path, a folder that
+// cannot be listed), InvalidArgument (a single file of unknown kind, or one
+// TOML file that does not parse), DataLoss (a read error). Entries that are
+// themselves broken (a pack line without `query`, a bad file inside a folder)
+// are skipped and described in `errors` (when given), one string each,
+// appended.
 absl::StatusOr<std::vector<Rule>> LoadRules(const std::string& path,
                                             RuleFileErrors* errors = nullptr);
 

@@ -1,3 +1,5 @@
+// File: eql/sources.hpp
+//
 // Data-source normalizers: turn one raw security record (Sysmon, Windows
 // Security 4688, CrowdStrike FDR, Microsoft Defender XDR, SentinelOne, or ECS
 // already) into the ECS event the rules are written against.
@@ -5,6 +7,17 @@
 // Each source is one declarative mapping table (libeql/sources/tables.cpp) read
 // by one interpreter; see docs/sources.md for the tables and where they differ
 // from Elastic's integrations.
+//
+// The engine runs a normalizer itself when EngineOptions::source is not
+// "ecs"; use one directly to look at what the rules will see.
+//
+// Example:
+//   auto n = eql::SourceNormalizer::Create("auto");
+//   if (!n.ok()) return n.status();
+//   eql::Event ev;
+//   if ((*n)->Normalize(record_json, ev).ok()) puts(ev.ToJson().c_str());
+//
+// Threads: a normalizer keeps a parser and counters; use one per thread.
 #pragma once
 
 #include <cstdint>
@@ -28,12 +41,19 @@ struct SourceStats {
   uint64_t unrecognized = 0;    //!< records that failed (bad JSON, unknown shape)
 };
 
+// SourceNormalizer
+//
+// One source's mapping to ECS (or, for "auto", every source's, chosen per
+// record). Made by Create(); the caller owns it.
 class SourceNormalizer {
  public:
   virtual ~SourceNormalizer() = default;
 
-  //! "ecs", "sysmon", "winsec", "crowdstrike", "mde", "sentinelone", "auto".
+  //! The normalizer for `source_name`: "ecs", "sysmon", "winsec",
+  //! "crowdstrike", "mde", "sentinelone", "auto". InvalidArgument for any
+  //! other name.
   static absl::StatusOr<std::unique_ptr<SourceNormalizer>> Create(std::string_view source_name);
+  //! The names Create() accepts, in that order.
   static std::vector<std::string> Names();
 
   // Normalize()
