@@ -2,6 +2,7 @@
 // benchmarks and the large tests.
 //
 //   eql-gen [--events N] [--hosts H] [--seed S] [--attacks A] [--disorder MS]
+//           [--mix seed|wide]
 //
 // Writes N NDJSON events to standard output: process starts on Linux and
 // Windows hosts forming process trees (shells, git, python, compilers, node
@@ -12,6 +13,11 @@
 // printed on standard error as JSON so a test or benchmark can check them.
 // --disorder MS shuffles the output within a window of MS milliseconds (the
 // arrival order of a real stream), keeping @timestamp as generated.
+// --mix wide draws the background from what a rule pack such as
+// elastic/detection-rules reads: process, network, file, registry, dns and
+// authentication events on Windows, Linux and macOS hosts, with a wide pool
+// of process names, paths and actions (the default, seed, is the narrower
+// Linux/Windows process mix the seed rules were benchmarked on).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +37,7 @@ struct Options {
   uint64_t seed = 42;
   uint64_t attacks = 100;
   int64_t disorder_ms = 0;
+  bool wide = false;
 };
 
 // 2026-11-02T00:00:00Z
@@ -109,11 +116,128 @@ class Generator {
   struct Host {
     std::string id;
     bool windows;
+    bool mac = false;
   };
 
   Host PickHost() {
     uint64_t h = rng_() % opt_.hosts;
-    return {fmt::format("host-{:05}", h), h % 5 < 2};
+    return {fmt::format("host-{:05}", h), h % 5 < 2, opt_.wide && h % 5 == 4};
+  }
+
+  template <size_t N>
+  const char* Pick(const char* const (&pool)[N]) {
+    return pool[rng_() % N];
+  }
+
+  // The wide background: every category a rule pack reads, on three OSes.
+  void WideBackground() {
+    Host host = PickHost();
+    const char* os = host.windows ? "windows" : host.mac ? "macos" : "linux";
+    const std::string entity = NewEntity(host);
+    const int kind = static_cast<int>(rng_() % 100);
+    std::string head = fmt::format(
+        "{{\"@timestamp\":\"{}\",\"host\":{{\"id\":\"{}\",\"name\":\"{}\",\"os\":{{\"type\":"
+        "\"{}\"}}}},\"agent\":{{\"id\":\"agent-{}\"}},\"user\":{{\"name\":\"{}\",\"id\":\"{}\"}}",
+        IsoTime(now_), host.id, host.id, os, host.id, host.windows ? "alice" : "builder",
+        rng_() % 10 == 0 ? "0" : "1000");
+    static const char* const kWinProcs[] = {
+        "svchost.exe", "powershell.exe", "cmd.exe", "chrome.exe", "msedge.exe", "explorer.exe",
+        "rundll32.exe", "regsvr32.exe", "conhost.exe", "wmiprvse.exe", "taskhostw.exe",
+        "OneDrive.exe", "Teams.exe", "outlook.exe", "winword.exe", "excel.exe", "node.exe",
+        "git.exe", "python.exe", "msiexec.exe", "sc.exe", "net.exe", "whoami.exe", "schtasks.exe"};
+    static const char* const kLinuxProcs[] = {
+        "bash", "sh", "python3", "node", "git", "make", "gcc", "ls", "cat", "grep", "awk",
+        "sed", "curl", "wget", "systemctl", "sshd", "cron", "sudo", "docker", "containerd-shim",
+        "apt-get", "dpkg", "java", "nginx", "tar", "find", "ps", "id", "uname", "kubectl"};
+    static const char* const kMacProcs[] = {
+        "zsh", "bash", "launchd", "mdworker_shared", "Safari", "Google Chrome", "osascript",
+        "python3", "git", "softwareupdated", "curl", "open", "security", "codesign", "xpcproxy"};
+    std::string name = host.windows ? Pick(kWinProcs) : host.mac ? Pick(kMacProcs)
+                                                                 : Pick(kLinuxProcs);
+    std::string dir = host.windows ? "C:\\Windows\\System32\\" : host.mac ? "/usr/bin/" : "/usr/bin/";
+    std::string exe = dir + name;
+    std::string process = fmt::format(
+        "\"process\":{{\"entity_id\":\"{}\",\"pid\":{},\"name\":\"{}\",\"executable\":\"{}\"}}",
+        entity, 1000 + rng_() % 30000, JsonEscape(name), JsonEscape(exe));
+    if (kind < 40) {
+      // Process start (or end).
+      static const char* const kArgs[] = {"-c", "--version", "status", "install", "-e",
+                                          "/tmp/build.sh", "-NoProfile", "/c", "start", "run",
+                                          "--help", "-la", "config", "pull", "-q"};
+      std::vector<std::string> args = {host.windows ? exe : name, Pick(kArgs)};
+      if (rng_() % 2) args.push_back(Pick(kArgs));
+      std::string parent = host.windows ? Pick(kWinProcs) : host.mac ? Pick(kMacProcs)
+                                                                     : Pick(kLinuxProcs);
+      Schedule(now_, Process(now_, host, entity, name, args, NewEntity(host), parent, exe));
+      return;
+    }
+    if (kind < 60) {
+      static const char* const kActions[] = {"connection_attempted", "connection_accepted",
+                                             "disconnect_received"};
+      Schedule(now_, fmt::format(
+                         "{},\"event\":{{\"category\":[\"network\"],\"type\":[\"start\"],\"action\":"
+                         "\"{}\"}},{},\"source\":{{\"ip\":\"10.0.{}.{}\",\"port\":{}}},\"destination\":"
+                         "{{\"ip\":\"{}.{}.{}.{}\",\"port\":{}}},\"network\":{{\"transport\":\"tcp\","
+                         "\"direction\":\"egress\"}}}}",
+                         head, Pick(kActions), process, rng_() % 256, rng_() % 256,
+                         30000 + rng_() % 30000, rng_() % 224, rng_() % 256, rng_() % 256,
+                         rng_() % 256, rng_() % 4 ? 443 : 22 + rng_() % 9000));
+      return;
+    }
+    if (kind < 80) {
+      static const char* const kExt[] = {"txt", "log", "js", "py", "exe", "dll", "json", "sh",
+                                         "plist", "tmp", "ps1", "conf", "so", "docx"};
+      static const char* const kFileActions[] = {"creation", "modification", "deletion",
+                                                 "rename", "overwrite"};
+      const char* ext = Pick(kExt);
+      std::string file_name = fmt::format("f{}.{}", rng_() % 100000, ext);
+      std::string path = host.windows ? "C:\\Users\\alice\\AppData\\Local\\Temp\\" + file_name
+                         : host.mac  ? "/Users/builder/Library/" + file_name
+                                     : "/tmp/" + file_name;
+      const char* action = Pick(kFileActions);
+      Schedule(now_, fmt::format(
+                         "{},\"event\":{{\"category\":[\"file\"],\"type\":[\"{}\"],\"action\":"
+                         "\"{}\"}},{},\"file\":{{\"path\":\"{}\",\"name\":\"{}\",\"extension\":\"{}\"}}}}",
+                         head, std::strcmp(action, "deletion") == 0 ? "deletion" : "change",
+                         action, process, JsonEscape(path), file_name, ext));
+      return;
+    }
+    if (kind < 88 && host.windows) {
+      static const char* const kKeys[] = {
+          "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run",
+          "HKCU\\Software\\Microsoft\\Office\\16.0\\Common",
+          "HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters",
+          "HKCU\\Software\\Classes\\CLSID"};
+      static const char* const kValues[] = {"Start", "ImagePath", "Debugger", "Version",
+                                            "LastUsed", "Enabled"};
+      const char* key = Pick(kKeys);
+      const char* value = Pick(kValues);
+      Schedule(now_, fmt::format(
+                         "{},\"event\":{{\"category\":[\"registry\"],\"type\":[\"change\"],"
+                         "\"action\":\"modification\"}},{},\"registry\":{{\"path\":\"{}\\\\{}\","
+                         "\"key\":\"{}\",\"value\":\"{}\",\"data\":{{\"strings\":[\"{}\"]}}}}}}",
+                         head, process, JsonEscape(key), value, JsonEscape(key), value,
+                         rng_() % 2 ? "1" : "C:\\\\x.exe"));
+      return;
+    }
+    if (kind < 95) {
+      static const char* const kDomains[] = {"example.com", "github.com", "registry.npmjs.org",
+                                             "login.microsoftonline.com", "updates.local",
+                                             "pastebin.com", "api.telegram.org", "cdn.host.io"};
+      Schedule(now_, fmt::format(
+                         "{},\"event\":{{\"category\":[\"network\"],\"type\":[\"protocol\"],"
+                         "\"action\":\"lookup_requested\"}},{},\"dns\":{{\"question\":{{\"name\":\"{}\","
+                         "\"type\":\"A\"}}}},\"network\":{{\"protocol\":\"dns\"}}}}",
+                         head, process, Pick(kDomains)));
+      return;
+    }
+    static const char* const kAuthActions[] = {"logged-in", "logon-failed", "ssh_login",
+                                               "user_login", "logged-out"};
+    Schedule(now_, fmt::format(
+                       "{},\"event\":{{\"category\":[\"authentication\"],\"type\":[\"start\"],"
+                       "\"action\":\"{}\",\"outcome\":\"{}\"}},{},\"source\":{{\"ip\":\"192.0.2.{}\"}}}}",
+                       head, Pick(kAuthActions), rng_() % 5 ? "success" : "failure", process,
+                       rng_() % 256));
   }
 
   std::string NewEntity(const Host& host) { return fmt::format("{}-{}", host.id, ++entities_); }
@@ -166,12 +290,17 @@ class Generator {
         "\"name\":\"{}\",\"executable\":\"{}\",\"args\":[{}],\"command_line\":\"{}\","
         "\"parent\":{{\"entity_id\":\"{}\",\"name\":\"{}\"}}}},\"user\":{{\"name\":\"{}\"}}}}",
         IsoTime(ts), host.windows ? "start" : "exec", host.id, host.id,
-        host.windows ? "windows" : "linux", entity, 1000 + entities_ % 30000, JsonEscape(name),
+        host.windows ? "windows" : host.mac ? "macos" : "linux", entity, 1000 + entities_ % 30000,
+        JsonEscape(name),
         JsonEscape(executable), args_json, JsonEscape(command_line), parent_entity,
         JsonEscape(parent_name), host.windows ? "alice" : "builder");
   }
 
   void Background() {
+    if (opt_.wide) {
+      WideBackground();
+      return;
+    }
     Host host = PickHost();
     int kind = static_cast<int>(rng_() % 100);
     std::string entity = NewEntity(host);
@@ -224,6 +353,7 @@ class Generator {
   void InjectLinux(uint64_t n) {
     Host host = PickHost();
     host.windows = false;
+    host.mac = false;
     std::string node = NewEntity(host);
     bool attack = n % 2 == 0;
     int miss = static_cast<int>((n / 2) % 3);
@@ -242,6 +372,7 @@ class Generator {
   void InjectWindows(uint64_t n) {
     Host host = PickHost();
     host.windows = true;
+    host.mac = false;
     bool attack = n % 2 == 0;
     int variant = static_cast<int>((n / 2) % 3);
     std::string entity = NewEntity(host);
@@ -279,6 +410,12 @@ bool ParseArgs(int argc, char** argv, Options& o) {
     std::string a = argv[i];
     if (a == "-h" || a == "--help") return false;
     if (i + 1 >= argc) return false;
+    if (a == "--mix") {
+      std::string mix = argv[++i];
+      if (mix != "seed" && mix != "wide") return false;
+      o.wide = mix == "wide";
+      continue;
+    }
     uint64_t v = std::strtoull(argv[++i], nullptr, 10);
     if (a == "--events") o.events = v;
     else if (a == "--hosts") o.hosts = std::max<uint64_t>(v, 1);
@@ -297,7 +434,7 @@ int main(int argc, char** argv) {
   if (!ParseArgs(argc, argv, options)) {
     std::fprintf(stderr,
                  "usage: eql-gen [--events N] [--hosts H] [--seed S] [--attacks A] "
-                 "[--disorder MS]\n");
+                 "[--disorder MS] [--mix seed|wide]\n");
     return 2;
   }
   Generator(options).Run();

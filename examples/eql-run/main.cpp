@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,46 @@ void PrintRejected(const eql::Engine& engine) {
   }
 }
 
+// What the loaded rules use, and why the others were refused (grouped by
+// the first diagnostic's message, which names the missing feature).
+void PrintFeatureCounts(const eql::Engine& engine) {
+  std::vector<bool> refused(engine.rules().size(), false);
+  std::map<std::string, size_t> reasons;
+  for (const auto& rejected : engine.rejected_rules()) {
+    refused[rejected.rule_index] = true;
+    if (!rejected.diagnostics.empty()) ++reasons[rejected.diagnostics.front().message];
+  }
+  size_t events = 0, sequences = 0, samples = 0, keyed = 0, maxspan = 0, until = 0, missing = 0,
+         runs = 0, pipes = 0;
+  for (size_t r = 0; r < engine.rules().size(); ++r) {
+    if (refused[r]) continue;
+    const eql::RuleFeatures f = engine.features(r);
+    switch (f.kind) {
+      case eql::RuleFeatures::Kind::kEvent: ++events; break;
+      case eql::RuleFeatures::Kind::kSequence: ++sequences; break;
+      case eql::RuleFeatures::Kind::kSample: ++samples; break;
+    }
+    keyed += f.join_keys;
+    maxspan += f.maxspan;
+    until += f.until;
+    missing += f.missing_events;
+    runs += f.runs;
+    pipes += f.pipes;
+  }
+  std::cout << fmt::format(
+      "loaded: {} event queries, {} sequences, {} samples ({} with join keys, {} with maxspan, "
+      "{} with until, {} with missing events, {} with runs, {} with pipes)\n",
+      events, sequences, samples, keyed, maxspan, until, missing, runs, pipes);
+  if (reasons.empty()) return;
+  std::cout << "refused, by reason:\n";
+  std::vector<std::pair<std::string, size_t>> sorted(reasons.begin(), reasons.end());
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (const auto& [message, count] : sorted) {
+    std::cout << fmt::format("  {:>5}  {}\n", count, message);
+  }
+}
+
 long PeakRssKb() {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
@@ -166,6 +207,31 @@ int main(int argc, char** argv) {
   app.add_option("--max-event-bytes", max_event_bytes,
                  "Events larger than this are reported as malformed and skipped")
       ->capture_default_str();
+  app.add_option("--max-partials-total", options.max_partials_total,
+                 "Cap on live partial sequences over all rules; the rule that goes over evicts "
+                 "its own oldest")
+      ->capture_default_str();
+  app.add_option("--max-json-depth", options.max_json_depth,
+                 "Events nested deeper than this (objects and arrays) are reported and skipped")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--max-event-values", options.max_event_values,
+                 "Events giving the rules' fields more values than this (array elements count "
+                 "one each) are reported and skipped")
+      ->capture_default_str();
+  app.add_option("--max-string-bytes", options.max_string_bytes,
+                 "Longer strings are cut to this many bytes before the rules compare them "
+                 "(counted)")
+      ->capture_default_str();
+  app.add_option("--max-join-keys", options.max_join_keys_per_event,
+                 "Join keys one event may expand to in a stage (arrays in several `by` fields); "
+                 "beyond it the match is dropped and counted")
+      ->capture_default_str();
+  std::string future_text = "1d";
+  app.add_option("--max-future", future_text,
+                 "When streaming, events stamped further than this ahead of the system clock are "
+                 "reported and skipped (0 turns the check off)")
+      ->capture_default_str();
   app.add_option("--category-field", options.category_field, "Field holding the event category")
       ->capture_default_str();
   app.add_option("--timestamp-field", options.timestamp_field,
@@ -174,6 +240,14 @@ int main(int argc, char** argv) {
   app.add_option("--tiebreaker-field", options.tiebreaker_field,
                  "Field that orders events with equal timestamps (default: arrival order)");
   app.add_flag("--strict", strict, "Stop at the first malformed event (exit code 1)");
+  app.add_option("--threads", options.threads,
+                 "Threads to run on; events are partitioned by --partition-field so sequences "
+                 "are found as with one thread (alerts then come per chunk of 4096 events)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  app.add_option("--partition-field", options.partition_field,
+                 "With --threads: the field events are partitioned by (default: the join key "
+                 "most sequence rules share, e.g. host.id)");
   app.add_flag("--stats", stats, "Print a JSON summary of the run on standard error");
   app.add_flag("--progress", progress,
                "Print a progress line on standard error (only when it is a terminal)");
@@ -211,8 +285,9 @@ int main(int argc, char** argv) {
     }
     PrintRejected(**engine);
     size_t failed = (*engine)->rejected_rules().size();
-    std::cout << fmt::format("checked {} queries: {} ok, {} failed\n", total, total - failed,
-                             failed);
+    std::cout << fmt::format("checked {} {}: {} ok, {} failed\n", total,
+                             total == 1 ? "query" : "queries", total - failed, failed);
+    PrintFeatureCounts(**engine);
     return failed == 0 && !loaded.unreadable ? kExitOk : kExitBadInput;
   }
 
@@ -237,6 +312,11 @@ int main(int argc, char** argv) {
   if (!ParseDuration(lateness_text, options.allowed_lateness_ms)) {
     std::cerr << "eql-run: --allowed-lateness: expected a duration like 500ms, 10s or 1m, got '"
               << lateness_text << "'\n";
+    return kExitUsage;
+  }
+  if (!ParseDuration(future_text, options.max_future_ms)) {
+    std::cerr << "eql-run: --max-future: expected a duration like 1h or 1d (0 for no check), got '"
+              << future_text << "'\n";
     return kExitUsage;
   }
   options.batch = batch;
@@ -274,6 +354,13 @@ int main(int argc, char** argv) {
 
   const bool show_progress = progress && isatty(STDERR_FILENO);
   const std::string origin = events_path == "-" ? "<stdin>" : events_path;
+  // With --threads events are parsed after PushJsonPadded() returned: their
+  // errors come here, tagged with the line number.
+  uint64_t late_malformed = 0;
+  engine.SetErrorCallback([&](uint64_t line, const absl::Status& error) {
+    ++late_malformed;
+    std::cerr << origin << ":" << line << ": malformed event: " << error.message() << "\n";
+  });
   auto started = std::chrono::steady_clock::now();
   auto last_progress = started;
   uint64_t events_read = 0;
@@ -282,7 +369,8 @@ int main(int argc, char** argv) {
   eql::EventReader::Item item;
   while ((*reader)->Next(item)) {
     ++events_read;
-    absl::Status status = item.error.ok() ? engine.PushJsonPadded(item.json) : item.error;
+    absl::Status status =
+        item.error.ok() ? engine.PushJsonPadded(item.json, item.line) : item.error;
     if (!status.ok()) {
       ++malformed;
       std::cerr << origin << ":" << item.line << ": malformed event: " << status.message() << "\n";
@@ -290,6 +378,11 @@ int main(int argc, char** argv) {
         exit_code = kExitBadInput;
         break;
       }
+    }
+    if (strict && late_malformed > 0) {
+      // With --threads: stopped at the end of the chunk holding the event.
+      exit_code = kExitBadInput;
+      break;
     }
     if (show_progress && (events_read & 0xffff) == 0) {
       auto now = std::chrono::steady_clock::now();
@@ -307,6 +400,7 @@ int main(int argc, char** argv) {
     exit_code = kExitBadInput;
   }
   engine.Flush();
+  if (strict && late_malformed > 0) exit_code = kExitBadInput;
   std::fflush(stdout);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -318,6 +412,9 @@ int main(int argc, char** argv) {
         "eql-run: {} events arrived more than the allowed lateness ({}) after later events and "
         "were dropped; raise --allowed-lateness or use --batch\n",
         final_stats.events_late, lateness_text);
+  }
+  for (const std::string& line : final_stats.LimitReport()) {
+    std::cerr << "eql-run: " << line << "\n";
   }
   if (stats) {
     const eql::EngineStats& s = final_stats;
@@ -341,10 +438,14 @@ int main(int argc, char** argv) {
     std::cerr << fmt::format(
         "{{\"events_read\":{},\"events_malformed\":{},\"events_no_timestamp\":{},"
         "\"events_late\":{},\"events_processed\":{},\"alerts\":{},\"partials_live\":{},"
-        "\"partials_expired\":{},\"partials_evicted\":{},\"seconds\":{:.3f},"
+        "\"partials_expired\":{},\"partials_evicted\":{},\"limits\":{{\"events_too_deep\":{},"
+        "\"events_too_many_values\":{},\"events_time_out_of_range\":{},\"strings_truncated\":{},"
+        "\"join_keys_over_limit\":{},\"partials_evicted_total_cap\":{}}},\"seconds\":{:.3f},"
         "\"events_per_second\":{:.0f},\"peak_memory_kb\":{},\"sources\":{{{}}},\"rules\":[{}]}}\n",
-        events_read, malformed, s.events_no_timestamp, s.events_late, s.events_processed, s.alerts,
-        s.partials_live, s.partials_expired, s.partials_evicted, seconds,
+        events_read, malformed + late_malformed, s.events_no_timestamp, s.events_late, s.events_processed, s.alerts,
+        s.partials_live, s.partials_expired, s.partials_evicted, s.events_too_deep,
+        s.events_too_many_values, s.events_time_out_of_range, s.strings_truncated,
+        s.join_keys_over_limit, s.partials_evicted_total_cap, seconds,
         seconds > 0 ? events_read / seconds : 0.0, PeakRssKb(), sources_json, rules_json);
   }
   if (exit_code == kExitOk && bad_rules) exit_code = kExitBadInput;

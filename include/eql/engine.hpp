@@ -33,6 +33,11 @@
 
 namespace eql {
 
+namespace io {
+class FieldRegistry;
+class Record;
+}  // namespace io
+
 //! One detection rule: the query and the metadata copied into its alerts.
 struct Rule {
   std::string query;
@@ -62,11 +67,39 @@ struct EngineOptions {
   int64_t allowed_lateness_ms = 0;
   LatePolicy late_policy = LatePolicy::kDrop;
   //! Cap on live partial sequences per rule and over all rules; at the cap
-  //! the oldest partial is evicted and counted.
+  //! the oldest partial is evicted and counted. A sample's partials are its
+  //! join keys still waiting for an event of some filter (a sample has no
+  //! maxspan): they are capped per rule the same way. Over all rules, the rule
+  //! whose new partial goes over the total evicts its own oldest, so that a
+  //! flood on one rule cannot empty the others.
   uint64_t max_partials_per_rule = 1'000'000;
   uint64_t max_partials_total = 10'000'000;
   //! Events larger than this are rejected as malformed.
   uint64_t max_event_bytes = 16 * 1024 * 1024;
+  //! Limits (docs/RELIABILITY.md). Each one hit is counted in EngineStats and
+  //! described by EngineStats::LimitReport(); none of them is a crash.
+  //! JSON nested deeper than this (objects and arrays) is rejected (1..4096).
+  uint32_t max_json_depth = 256;
+  //! Values one event may give the fields the rules read (each array element
+  //! counts one); an event with more is rejected. Other members of the event
+  //! are only parsed, bounded by max_event_bytes.
+  uint64_t max_event_values = 100'000;
+  //! Strings longer than this are cut to it (at a UTF-8 character boundary)
+  //! before the rules compare them; the alert still carries the whole event.
+  //! The timestamp, tiebreaker and category fields are never cut.
+  uint64_t max_string_bytes = 1 << 20;
+  //! Join keys one event may expand to in one stage (the cartesian product of
+  //! multi-valued `by` fields); beyond it the event's hit on that stage is
+  //! dropped and counted.
+  uint64_t max_join_keys_per_event = 10'000;
+  //! Alerts queued for TakeAlerts() when no callback is set; beyond it new
+  //! alerts are dropped and counted.
+  uint64_t max_alerts_queued = 1'000'000;
+  //! Streaming only: an event stamped more than this ahead of the system
+  //! clock is rejected (0: no check). Without the check one event from the
+  //! far future would move the stream's time there: every partial with a
+  //! maxspan would expire and every later event would be late.
+  int64_t max_future_ms = 24 * 3600 * 1000;
   //! What the pushed JSON records are (eql/sources.hpp): "ecs" (as is),
   //! "sysmon", "winsec", "crowdstrike", "mde", "sentinelone" or "auto".
   //! Records of other sources are normalized to ECS before the rules see
@@ -78,6 +111,16 @@ struct EngineOptions {
   //! rule of the event's category is evaluated; the alerts are the same.
   //! For measurement and tests.
   bool literal_prefilter = true;
+  //! Threads to run the rules on (eql/engine.hpp's Engine runs them itself;
+  //! the calling thread is one of them). Events are partitioned by
+  //! `partition_field` (empty: chosen from the rules, see
+  //! libeql/ruleset/parallel.hpp): sequences keyed on it are found exactly as
+  //! with one thread; rules that cannot be split run whole on one thread.
+  //! With threads > 1 events are worked on in chunks: alerts and the errors
+  //! of malformed events (SetErrorCallback) come after each chunk of 4096
+  //! events or at Flush().
+  int threads = 1;
+  std::string partition_field;
 };
 
 //! One event of an alert: its original JSON text, or a placeholder for a
@@ -106,6 +149,19 @@ struct Alert {
   std::string ToJson() const;
 };
 
+//! What a rule's query uses (for summaries such as `eql-run --check`).
+struct RuleFeatures {
+  bool parsed = false;  //!< false: a syntax error (the rest is unset)
+  enum class Kind : uint8_t { kEvent, kSequence, kSample } kind = Kind::kEvent;
+  size_t stages = 0;             //!< 1 for an event query
+  bool join_keys = false;        //!< `by` keys (shared or per stage)
+  bool maxspan = false;
+  bool until = false;
+  bool missing_events = false;   //!< `![...]` stages
+  bool runs = false;             //!< `with runs=N`
+  bool pipes = false;            //!< `| head N`, `| tail N`
+};
+
 //! A rule that did not compile, and why.
 struct RejectedRule {
   size_t rule_index = 0;
@@ -131,6 +187,15 @@ struct EngineStats {
   uint64_t partials_live = 0;
   uint64_t partials_expired = 0;
   uint64_t partials_evicted = 0;
+  //! Limits hit (EngineOptions; LimitReport() says them in words).
+  uint64_t events_too_deep = 0;          //!< over max_json_depth (also malformed)
+  uint64_t events_too_many_values = 0;   //!< over max_event_values (also malformed)
+  uint64_t events_time_out_of_range = 0; //!< before year 0 or after 9999, or
+                                         //!< beyond max_future_ms
+  uint64_t strings_truncated = 0;        //!< cut to max_string_bytes
+  uint64_t join_keys_over_limit = 0;     //!< stage hits dropped: over max_join_keys_per_event
+  uint64_t partials_evicted_total_cap = 0;  //!< of partials_evicted: at max_partials_total
+  uint64_t alerts_dropped = 0;           //!< queue full (max_alerts_queued)
   std::vector<RuleStats> rules;   //!< one per rule given to Create()
   //! Per data source (non-"ecs" sources only): records seen, normalized
   //! process records, passed-through other records, unrecognized records.
@@ -139,11 +204,25 @@ struct EngineStats {
     uint64_t records = 0, normalized = 0, passed_through = 0, unrecognized = 0;
   };
   std::vector<SourceCounts> sources;
+
+  // EngineStats::LimitReport()
+  //
+  // One line (no newline) per limit that was hit, saying how often, what was
+  // lost and which option raises it; empty when none was.
+  std::vector<std::string> LimitReport() const;
 };
+
+namespace ruleset {
+class ShardAccess;
+}
 
 class Engine {
  public:
   using AlertCallback = std::function<void(const Alert&)>;
+  //! An event rejected after its Push* call returned (threads > 1): `tag`
+  //! is what was given to PushJsonPadded(json, tag), else the event's index
+  //! (from 0) among the events pushed.
+  using ErrorCallback = std::function<void(uint64_t tag, const absl::Status& error)>;
 
   // Engine::Create()
   //
@@ -158,6 +237,8 @@ class Engine {
 
   const std::vector<Rule>& rules() const;
   const std::vector<RejectedRule>& rejected_rules() const;
+  //! What rules()[rule] uses; parsed is false when its query does not parse.
+  RuleFeatures features(size_t rule) const;
 
   // Engine::SetAlertCallback()
   //
@@ -179,11 +260,32 @@ class Engine {
   // for EventReader's items.
   static constexpr size_t kJsonPadding = 64;
   absl::Status PushJsonPadded(std::string_view json);
+  //! As PushJsonPadded(json), with a tag (a line number, say) that the
+  //! error callback receives if the event is rejected later.
+  absl::Status PushJsonPadded(std::string_view json, uint64_t tag);
+
+  // Engine::SetErrorCallback()
+  //
+  // With threads > 1 an event is parsed after Push* returned OK; if it turns
+  // out malformed, `callback` is called (on the thread that calls Push* or
+  // Flush) with its tag and the error, and it is counted as malformed. With
+  // one thread errors are returned by Push* and the callback is not used.
+  void SetErrorCallback(ErrorCallback callback);
 
   // Engine::Push()
   //
   // One event built with the C++ API.
   absl::Status Push(const Event& event);
+
+  // Engine::PushRecord()  (for language bindings; libeql/io/record.hpp)
+  //
+  // One event that the caller has projected itself into `record`, against
+  // field_registry() (the fields the rules read, as a trie), with the
+  // projectors' rules. Its text for alerts and partials comes from `render`,
+  // called at most once and only if one of them needs it. The Python module
+  // pushes dicts this way, converting only the members some rule reads.
+  absl::Status PushRecord(io::Record& record, const std::function<std::string()>& render);
+  const io::FieldRegistry& field_registry() const;
 
   // Engine::Flush()
   //
@@ -194,6 +296,7 @@ class Engine {
   EngineStats stats() const;
 
  private:
+  friend class ruleset::ShardAccess;
   struct Impl;
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

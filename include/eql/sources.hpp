@@ -32,6 +32,11 @@
 
 namespace eql {
 
+namespace io {
+class FieldRegistry;
+class Record;
+}  // namespace io
+
 //! Per-source counters for --stats. A record is counted once under the source
 //! that handled it (or under "auto" as unrecognized when no source did).
 struct SourceStats {
@@ -63,6 +68,30 @@ class SourceNormalizer {
   // InvalidArgument (malformed JSON, a record this source does not know);
   // they are counted, never thrown.
   virtual absl::Status Normalize(std::string_view record_json, Event& out) = 0;
+
+  //! What the engine allows one event (JsonProjector's limits).
+  struct ProjectLimits {
+    uint64_t max_values = 100'000;
+    uint64_t max_string_bytes = 1 << 20;
+  };
+
+  // NormalizeInto()  (for the engine; libeql/io/record.hpp)
+  //
+  // As Normalize(), for an engine whose rules read `fields`. When the record
+  // is a process start of a source with a stateless mapping (Sysmon,
+  // CrowdStrike, SentinelOne), only the mapped fields the rules read are
+  // written, straight into `record` (cleared first), and `projected` is
+  // true; the whole ECS event is then had from LastEvent() until the next
+  // call. Otherwise `event` holds the whole ECS event, as Normalize() gives
+  // it, and `projected` is false. Either way `record_json` is not copied; if
+  // the rules read `event.original`, the projected record holds it.
+  virtual absl::Status NormalizeInto(std::string_view record_json, const io::FieldRegistry& fields,
+                                     const ProjectLimits& limits, io::Record& record, Event& event,
+                                     bool& projected) = 0;
+
+  //! The whole ECS event of the record last projected by NormalizeInto()
+  //! (valid until the next call); the counters do not change.
+  virtual void LastEvent(Event& out) = 0;
 
   //! The source that handled the last record ("sysmon", ...); for `auto` the
   //! one it chose, empty when the last record was not recognized.

@@ -226,7 +226,15 @@ struct EventReader::Impl {
         } else if (c == '{' || c == '[') {
           ++depth;
         } else if (c == '}' || c == ']') {
-          if (depth == 0) return Emit(item, i - begin, i - begin);  // stray closer
+          if (depth == 0 && c == ']') return Emit(item, i - begin, i - begin);  // ends the array
+          if (depth == 0) {
+            // A '}' that closes nothing: malformed, consumed with the text
+            // before it (found by fuzz_json: emitting nothing and consuming
+            // nothing looped forever on `[}`).
+            bool emitted = Emit(item, i - begin + 1, i - begin + 1);
+            if (item.error.ok()) item.error = absl::InvalidArgumentError("unexpected '}' in the JSON array");
+            return emitted;
+          }
           if (--depth == 0) return Emit(item, i - begin + 1, i - begin + 1);
         } else if (c == ',' && depth == 0) {
           return Emit(item, i - begin, i - begin);  // a scalar element

@@ -15,14 +15,55 @@ using analysis::Node;
 using analysis::Op;
 using analysis::Program;
 
-void AddDistinct(std::vector<std::string>& values, std::string v) {
-  if (std::find(values.begin(), values.end(), v) == values.end()) values.push_back(std::move(v));
+void AddDistinct(std::vector<LiteralKey>& keys, LiteralKey key) {
+  if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(std::move(key));
+}
+
+// The key of one wildcard pattern: its value when it has no wildcards, else
+// its fixed start, else its fixed end, if long enough to index.
+std::optional<LiteralKey> PatternKey(const std::string& folded) {
+  const size_t first = folded.find_first_of("*?");
+  if (first == std::string::npos) return LiteralKey{LiteralKey::Kind::kExact, folded};
+  if (first >= kAffixBytes) return LiteralKey{LiteralKey::Kind::kPrefix, folded.substr(0, first)};
+  const size_t last = folded.find_last_of("*?");
+  if (folded.size() - last - 1 >= kAffixBytes) {
+    return LiteralKey{LiteralKey::Kind::kSuffix, folded.substr(last + 1)};
+  }
+  return std::nullopt;
 }
 
 // The constraint of one leaf, if it is a positive equality with string
-// constants on a field.
+// constants, or a positive wildcard match, on a field.
+std::optional<LiteralConstraint> KeyConstraint(const Program& p, const Node& n);
+
+// A positive test on a field: its keys if it has some, else the field's
+// presence.
 std::optional<LiteralConstraint> LeafConstraint(const Program& p, const Node& n) {
   if (n.negate) return std::nullopt;
+  if (auto keyed = KeyConstraint(p, n)) return keyed;
+  bool needs_value = false;
+  switch (n.op) {
+    case Op::kFieldCompare: {
+      const auto op = static_cast<ast::CompareOp>(n.sub);
+      needs_value = op != ast::CompareOp::kNe && !p.consts[n.b].is_null();
+      break;
+    }
+    case Op::kFieldMatch:
+    case Op::kFieldIn:
+    case Op::kFieldNotNull:
+      needs_value = true;
+      break;
+    default:
+      break;
+  }
+  if (!needs_value) return std::nullopt;
+  LiteralConstraint c;
+  c.field = n.a;
+  c.keys.push_back({LiteralKey::Kind::kPresent, {}});
+  return c;
+}
+
+std::optional<LiteralConstraint> KeyConstraint(const Program& p, const Node& n) {
   LiteralConstraint c;
   c.field = n.a;
   switch (n.op) {
@@ -32,7 +73,7 @@ std::optional<LiteralConstraint> LeafConstraint(const Program& p, const Node& n)
           k.type != analysis::Scalar::Type::kString) {
         return std::nullopt;
       }
-      c.folded_values.push_back(analysis::FoldCase(k.s));
+      c.keys.push_back({LiteralKey::Kind::kExact, analysis::FoldCase(k.s)});
       return c;
     }
     case Op::kFieldIn: {
@@ -40,23 +81,61 @@ std::optional<LiteralConstraint> LeafConstraint(const Program& p, const Node& n)
       if (!set.numbers.empty() || set.has_true || set.has_false || set.strings.empty()) {
         return std::nullopt;
       }
-      for (const std::string& s : set.strings) AddDistinct(c.folded_values, analysis::FoldCase(s));
-      std::sort(c.folded_values.begin(), c.folded_values.end());
+      std::vector<std::string> sorted(set.strings.begin(), set.strings.end());
+      std::sort(sorted.begin(), sorted.end());  // a stable order for tests
+      for (const std::string& s : sorted) {
+        AddDistinct(c.keys, {LiteralKey::Kind::kExact, analysis::FoldCase(s)});
+      }
       return c;
     }
     case Op::kFieldMatch: {
       const analysis::MatchSet& set = p.match_sets[n.b];
       if (set.regex || set.wildcards.empty()) return std::nullopt;
       for (const analysis::WildcardPattern& w : set.wildcards) {
-        // Only a pattern without wildcards is an equality.
-        if (w.text().find_first_of("*?") != std::string::npos) return std::nullopt;
-        AddDistinct(c.folded_values, analysis::FoldCase(w.text()));
+        std::optional<LiteralKey> key = PatternKey(analysis::FoldCase(w.text()));
+        if (!key) return std::nullopt;
+        AddDistinct(c.keys, std::move(*key));
       }
       return c;
     }
     default:
       return std::nullopt;
   }
+}
+
+// How selective a constraint is (lower is better): exact keys single out
+// one value, a 3-byte affix many.
+uint64_t Weight(const LiteralConstraint& c) {
+  uint64_t w = 0;
+  for (const LiteralKey& k : c.keys) {
+    if (k.kind == LiteralKey::Kind::kPresent) return 100;  // a field, not a value
+    w += k.kind == LiteralKey::Kind::kExact ? 2 : 3;
+  }
+  return w;
+}
+
+bool IsPresence(const LiteralConstraint& c) {
+  return c.keys.size() == 1 && c.keys[0].kind == LiteralKey::Kind::kPresent;
+}
+
+uint64_t TotalWeight(const LiteralConstraint& c) {
+  uint64_t w = Weight(c);
+  for (const LiteralConstraint& alt : c.or_else) w += Weight(alt);
+  return w;
+}
+
+// At most this many alternatives in one constraint: beyond, an event would
+// make that many lookups for one unit.
+constexpr size_t kMaxAlternatives = 16;
+
+// The union of two constraints on one field, for `or`.
+void Unite(LiteralConstraint& into, const LiteralConstraint& other) {
+  if (IsPresence(into)) return;
+  if (IsPresence(other)) {
+    into.keys = other.keys;
+    return;
+  }
+  for (const LiteralKey& k : other.keys) AddDistinct(into.keys, k);
 }
 
 std::vector<LiteralConstraint> Required(const Program& p, uint32_t index, int depth) {
@@ -66,15 +145,15 @@ std::vector<LiteralConstraint> Required(const Program& p, uint32_t index, int de
   switch (n.op) {
     case Op::kAnd: {
       // Both sides must hold: every constraint of either side holds; for a
-      // field constrained on both sides keep the smaller set (either is a
-      // necessary condition).
+      // field constrained on both sides keep the more selective one (either
+      // is a necessary condition).
       std::vector<LiteralConstraint> out = Required(p, n.a, depth + 1);
       for (LiteralConstraint& c : Required(p, n.b, depth + 1)) {
         auto same = std::find_if(out.begin(), out.end(),
                                  [&](const LiteralConstraint& o) { return o.field == c.field; });
         if (same == out.end()) {
           out.push_back(std::move(c));
-        } else if (c.folded_values.size() < same->folded_values.size()) {
+        } else if (Weight(c) < Weight(*same)) {
           *same = std::move(c);
         }
       }
@@ -82,20 +161,34 @@ std::vector<LiteralConstraint> Required(const Program& p, uint32_t index, int de
     }
     case Op::kOr: {
       // One side holds: only a field constrained on both sides is
-      // constrained, to the union of the values.
+      // constrained, to the union of the keys.
       std::vector<LiteralConstraint> left = Required(p, n.a, depth + 1);
       if (left.empty()) return {};
       std::vector<LiteralConstraint> right = Required(p, n.b, depth + 1);
       std::vector<LiteralConstraint> out;
       for (LiteralConstraint& l : left) {
+        if (!l.or_else.empty()) continue;
         for (const LiteralConstraint& r : right) {
-          if (r.field != l.field) continue;
-          for (const std::string& v : r.folded_values) AddDistinct(l.folded_values, v);
+          if (r.field != l.field || !r.or_else.empty()) continue;
+          Unite(l, r);
           out.push_back(std::move(l));
           break;
         }
       }
-      return out;
+      if (!out.empty() || right.empty()) return out;
+      // Different fields: one side's constraint or the other's holds.
+      auto lightest = [](std::vector<LiteralConstraint>& list) {
+        return std::min_element(list.begin(), list.end(), [](const auto& a, const auto& b) {
+          return TotalWeight(a) < TotalWeight(b);
+        });
+      };
+      LiteralConstraint either = std::move(*lightest(left));
+      LiteralConstraint other = std::move(*lightest(right));
+      if (either.or_else.size() + other.or_else.size() + 2 > kMaxAlternatives) return {};
+      for (LiteralConstraint& alt : other.or_else) either.or_else.push_back(std::move(alt));
+      other.or_else.clear();
+      either.or_else.push_back(std::move(other));
+      return {std::move(either)};
     }
     default: {
       auto leaf = LeafConstraint(p, n);
@@ -109,16 +202,29 @@ std::vector<LiteralConstraint> Required(const Program& p, uint32_t index, int de
 // most events share save little (every Linux event has host.os.type
 // "linux", every process start event.action "exec" or "start").
 uint64_t Penalty(std::string_view field) {
-  static constexpr std::array<std::string_view, 11> kShared = {
-      "event.type",   "event.kind",         "event.outcome",  "event.category",
-      "host.os.type", "host.os.family",     "host.os.platform", "host.os.name",
-      "event.module", "data_stream.dataset", "agent.type"};
-  static constexpr std::array<std::string_view, 7> kCommon = {
-      "event.action",      "event.code",        "event.provider",  "event.dataset",
-      "network.direction", "network.transport", "network.protocol"};
+  static constexpr std::array<std::string_view, 9> kShared = {
+      "event.type",     "event.kind",       "event.outcome", "event.category", "host.os.type",
+      "host.os.family", "host.os.platform", "host.os.name",  "agent.type"};
+  static constexpr std::array<std::string_view, 6> kCommon = {
+      "event.action",      "event.module",      "network.direction",
+      "network.transport", "network.protocol",  "event.provider"};
   if (std::find(kShared.begin(), kShared.end(), field) != kShared.end()) return 1'000'000;
   if (std::find(kCommon.begin(), kCommon.end(), field) != kCommon.end()) return 1'000;
   return 0;
+}
+
+// Fields (nearly) every event has: their presence selects nothing.
+bool NearlyAlwaysPresent(std::string_view field) {
+  static constexpr std::array<std::string_view, 8> kPrefixes = {
+      "event.", "host.", "agent.", "@timestamp", "ecs.", "data_stream.", "user.", "process.parent."};
+  for (std::string_view p : kPrefixes) {
+    if (field.substr(0, p.size()) == p) return true;
+  }
+  static constexpr std::array<std::string_view, 10> kFields = {
+      "process.name", "process.executable", "process.pid", "process.entity_id",
+      "process.args", "process.command_line", "process.args_count", "file.path", "file.name",
+      "message"};
+  return std::find(kFields.begin(), kFields.end(), field) != kFields.end();
 }
 
 }  // namespace
@@ -137,9 +243,19 @@ void Dispatcher::Add(uint32_t unit, bool any, const std::string& category,
   const LiteralConstraint* best = nullptr;
   uint64_t best_score = UINT64_MAX;
   for (const LiteralConstraint& c : constraints) {
-    uint64_t score = c.folded_values.size() + Penalty(fields.Name(c.field));
-    if (score < best_score) {
-      best_score = score;
+    // The cost of one alternative; none when it selects nothing.
+    auto cost = [&](const LiteralConstraint& alt) -> std::optional<uint64_t> {
+      const std::string& name = fields.Name(alt.field);
+      if (IsPresence(alt) && NearlyAlwaysPresent(name)) return std::nullopt;
+      return Weight(alt) + Penalty(name);
+    };
+    std::optional<uint64_t> score = cost(c);
+    for (const LiteralConstraint& alt : c.or_else) {
+      std::optional<uint64_t> more = cost(alt);
+      score = score && more ? std::optional<uint64_t>(*score + *more) : std::nullopt;
+    }
+    if (score && *score < best_score) {
+      best_score = *score;
       best = &c;
     }
   }
@@ -148,6 +264,12 @@ void Dispatcher::Add(uint32_t unit, bool any, const std::string& category,
     return;
   }
   ++anchored_;
+  File(table, unit, *best);
+  for (const LiteralConstraint& alt : best->or_else) File(table, unit, alt);
+}
+
+void Dispatcher::File(Table& table, uint32_t unit, const LiteralConstraint& constraint) {
+  const LiteralConstraint* best = &constraint;
   auto anchor = std::find_if(table.anchors.begin(), table.anchors.end(),
                              [&](const Anchor& a) { return a.field == best->field; });
   if (anchor == table.anchors.end()) {
@@ -155,8 +277,23 @@ void Dispatcher::Add(uint32_t unit, bool any, const std::string& category,
     anchor = table.anchors.end() - 1;
     anchor->field = best->field;
   }
-  anchor->all.push_back(unit);
-  for (const std::string& v : best->folded_values) anchor->by_value[v].push_back(unit);
+  if (anchor->all.empty() || anchor->all.back() != unit) anchor->all.push_back(unit);
+  for (const LiteralKey& k : best->keys) {
+    switch (k.kind) {
+      case LiteralKey::Kind::kExact:
+        anchor->exact[k.text].push_back(unit);
+        break;
+      case LiteralKey::Kind::kPrefix:
+        anchor->prefix[k.text.substr(0, kAffixBytes)].push_back(unit);
+        break;
+      case LiteralKey::Kind::kSuffix:
+        anchor->suffix[k.text.substr(k.text.size() - kAffixBytes)].push_back(unit);
+        break;
+      case LiteralKey::Kind::kPresent:
+        anchor->present.push_back(unit);
+        break;
+    }
+  }
 }
 
 void Dispatcher::Collect(const Table& table, const io::Record& record,
@@ -165,6 +302,14 @@ void Dispatcher::Collect(const Table& table, const io::Record& record,
   char stack_buffer[256];
   std::string heap_buffer;
   for (const Anchor& anchor : table.anchors) {
+    if (!anchor.present.empty()) {
+      for (io::Scalar v : record.Get(anchor.field)) {
+        if (v.is_null()) continue;
+        out.insert(out.end(), anchor.present.begin(), anchor.present.end());
+        break;
+      }
+    }
+    if (anchor.present.size() == anchor.all.size()) continue;
     for (io::Scalar v : record.Get(anchor.field)) {
       if (v.type != io::Scalar::Type::kString) {
         if (v.is_null()) continue;
@@ -178,9 +323,18 @@ void Dispatcher::Collect(const Table& table, const io::Record& record,
         heap_buffer.resize(v.s.size());
         buffer = heap_buffer.data();
       }
-      size_t length = analysis::FoldCaseInto(v.s, buffer);
-      auto it = anchor.by_value.find(absl::string_view(buffer, length));
-      if (it != anchor.by_value.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+      const size_t length = analysis::FoldCaseInto(v.s, buffer);
+      auto add = [&](const absl::flat_hash_map<std::string, std::vector<uint32_t>>& map,
+                     size_t offset, size_t size) {
+        if (map.empty()) return;
+        auto it = map.find(absl::string_view(buffer + offset, size));
+        if (it != map.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+      };
+      add(anchor.exact, 0, length);
+      if (length >= kAffixBytes) {
+        add(anchor.prefix, 0, kAffixBytes);
+        add(anchor.suffix, length - kAffixBytes, kAffixBytes);
+      }
     }
   }
 }

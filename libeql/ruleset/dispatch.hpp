@@ -10,10 +10,16 @@
 //   2. a literal anchor: from the unit's condition we derive the equality
 //      constants that must hold for it to be true (`process.name == "node"`,
 //      `event.action in ("exec", "ProcessRollup2")`, `file.name : "x.js"`,
-//      through `and`, and through `or` when every branch constrains the same
-//      field), pick the most selective one, and file the unit under each of
-//      its values. An event then reaches an anchored unit only if one of its
-//      values of the anchor field is one of them.
+//      and the fixed start or end of wildcard patterns: `"python*"`,
+//      `"*.exe"`; through `and`, and through `or` when every branch
+//      constrains the same field), pick the most selective one, and file the
+//      unit under each of its keys (an exact value, or the first or last
+//      kAffixBytes bytes of a fixed start or end). An event then reaches an
+//      anchored unit only if one of its values of the anchor field has one of
+//      them. A unit with no such key may still need a field to have a value
+//      (`container.id like "?*"`, `url.original : "*select*"`, `x != null`):
+//      it is filed under that field's presence, when the field is not one
+//      that nearly every event has.
 //
 // The anchors are necessary conditions, never sufficient: every candidate is
 // still evaluated in full, so the index can only save work, never change an
@@ -33,11 +39,31 @@
 
 namespace eql::ruleset {
 
-//! A field and the values of it one of which an event must have.
+//! What an event's value must be like: equal to `text`, or (from a
+//! wildcard pattern such as "python*" or "*.exe") start or end with it.
+struct LiteralKey {
+  //! kPresent: any non-null value (what every positive test on a field
+  //! implies: `x != null`, `x > 5`, `x : "*a*"`, `x regex "..."`).
+  enum class Kind : uint8_t { kExact, kPrefix, kSuffix, kPresent };
+  Kind kind = Kind::kExact;
+  std::string text;  //!< case-folded
+  bool operator==(const LiteralKey&) const = default;
+};
+
+//! A field and the keys one of which one of its values must satisfy (a
+//! presence key is alone in its constraint); or, from an `or` whose
+//! branches constrain different fields, any one of several such.
 struct LiteralConstraint {
   io::FieldId field = 0;
-  std::vector<std::string> folded_values;  //!< distinct, case-folded
+  std::vector<LiteralKey> keys;  //!< distinct
+  //! Alternatives: the condition holds only if this (field, keys) or one of
+  //! these holds (each without alternatives of its own).
+  std::vector<LiteralConstraint> or_else;
 };
+
+//! Prefix and suffix keys are indexed by this many bytes of their text
+//! (shorter ones are not used as anchors).
+inline constexpr size_t kAffixBytes = 3;
 
 // RequiredLiterals()
 //
@@ -70,7 +96,10 @@ class Dispatcher {
  private:
   struct Anchor {
     io::FieldId field = 0;
-    absl::flat_hash_map<std::string, std::vector<uint32_t>> by_value;
+    absl::flat_hash_map<std::string, std::vector<uint32_t>> exact;
+    absl::flat_hash_map<std::string, std::vector<uint32_t>> prefix;  //!< first kAffixBytes
+    absl::flat_hash_map<std::string, std::vector<uint32_t>> suffix;  //!< last kAffixBytes
+    std::vector<uint32_t> present;  //!< units that need only a value
     std::vector<uint32_t> all;  //!< every unit of this anchor, in order
   };
   struct Table {
@@ -78,6 +107,8 @@ class Dispatcher {
     std::vector<Anchor> anchors;
   };
   void Collect(const Table& table, const io::Record& record, std::vector<uint32_t>& out) const;
+  //! Files `unit` under one (field, keys) of its anchor.
+  void File(Table& table, uint32_t unit, const LiteralConstraint& constraint);
 
   absl::flat_hash_map<std::string, Table> by_category_;
   Table any_;

@@ -13,6 +13,7 @@
 #include "eql/engine.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <optional>
 #include <utility>
 
@@ -32,6 +33,8 @@
 #include "runtime/sample.hpp"
 #include "runtime/sequence.hpp"
 #include "ruleset/dispatch.hpp"
+#include "ruleset/parallel.hpp"
+#include "ruleset/shard.hpp"
 #include "syntax/parse.hpp"
 
 namespace eql {
@@ -98,6 +101,10 @@ KeyValue ToKeyValue(const io::Scalar& v) {
 // The keys of one stage: a `by` expression per position.
 struct KeyPlan {
   std::vector<analysis::CompiledKey> keys;
+  // EngineOptions::max_join_keys_per_event and where to count going over
+  // (set by Engine::Create once the rules are compiled).
+  uint64_t max_keys = UINT64_MAX;
+  uint64_t* over_limit = nullptr;
 };
 
 // A unit is what the dispatcher evaluates: one condition with a category.
@@ -105,6 +112,9 @@ struct Unit {
   uint32_t rule = 0;
   enum class Role : uint8_t { kEvent, kStage, kUntil } role = Role::kEvent;
   uint32_t stage = 0;  // written stage index for kStage
+  // A positive sequence stage after the first: its hits can only extend
+  // live partials, so without any it is not evaluated.
+  bool needs_partials = false;
   analysis::CompiledEventQuery query;
 };
 
@@ -120,6 +130,7 @@ struct CompiledRule {
   std::vector<runtime::StageHit> hits;
   std::vector<JoinKey> until_hits;
   bool touched = false;
+  uint64_t live_seen = 0;  // partials_live when last added to partials_total
 };
 
 // A reorder-buffer entry: what is kept of an event until its turn.
@@ -150,6 +161,15 @@ bool ExpandKeys(const KeyPlan& plan, const io::Record& record,
       if (!plan.keys[k].optional) return false;
       values.emplace_back();
     }
+  }
+  // A product over the cap (arrays in several `by` fields) is not built.
+  uint64_t product = 1;
+  for (const auto& values : per_position) {
+    if (values.size() > plan.max_keys / product) {
+      if (plan.over_limit != nullptr) ++*plan.over_limit;
+      return false;
+    }
+    product *= values.size();
   }
   // Cartesian product, first position varying slowest.
   out.emplace_back();
@@ -188,6 +208,8 @@ struct Engine::Impl {
   io::Record scratch_record;
   std::unique_ptr<SourceNormalizer> normalizer;  // null for "ecs"
   Event scratch_event;                           // a normalized record
+  // Set during PushRecord(): the pushed event's text comes from it.
+  const std::function<std::string()>* render = nullptr;
 
   std::unique_ptr<runtime::ReorderBuffer<Pending>> reorder;
   uint64_t arrival = 0;
@@ -195,8 +217,13 @@ struct Engine::Impl {
   int64_t operator_watermark = INT64_MIN;  // last AdvanceWatermark given
 
   AlertCallback callback;
+  ErrorCallback error_callback;
   std::vector<Alert> queued;
+  // threads > 1: the shards that do the work; this engine only routes.
+  std::unique_ptr<ruleset::ParallelRunner> parallel;
+  uint64_t pushed = 0;  // events pushed: the default tag of an event
   EngineStats stats;
+  uint64_t partials_total = 0;  // live partials over all sequence rules
 
   // Per-event scratch.
   std::vector<uint32_t> candidate_units;
@@ -208,8 +235,10 @@ struct Engine::Impl {
     ++stats.alerts;
     if (callback) {
       callback(alert);
-    } else {
+    } else if (queued.size() < options.max_alerts_queued) {
       queued.push_back(std::move(alert));
+    } else {
+      ++stats.alerts_dropped;  // nobody takes them: bounded, counted
     }
   }
 
@@ -251,6 +280,10 @@ struct Engine::Impl {
   void Process(const io::Record& record, std::string_view json, const Ordinal& ordinal,
                const Event* event = nullptr);
   void AdvanceOperators(int64_t ts, bool force);
+  // Brings partials_total up to date with sequence rule `r` after its
+  // operator ran, and enforces max_partials_total: the rule over the total
+  // evicts its own oldest partials.
+  void CountPartials(uint32_t r);
   void FlushAll();
 };
 
@@ -323,6 +356,16 @@ absl::Status Engine::Impl::CompileRule(uint32_t index) {
         compile_keys(s.by, st.by, rule_out->stage_keys[i]);
       }
       spec.key_count = rule_out->stage_keys.empty() ? 0 : rule_out->stage_keys[0].keys.size();
+      {
+        size_t first_positive = 0;
+        while (first_positive < s.stages.size() && s.stages[first_positive].missing) {
+          ++first_positive;
+        }
+        for (Unit& u : new_units) {
+          u.needs_partials = u.role == Unit::Role::kStage && u.stage > first_positive &&
+                             !s.stages[u.stage].missing;
+        }
+      }
       if (s.until) {
         add_unit(s.until->query, Unit::Role::kUntil, 0);
         compile_keys(s.by, s.until->by, rule_out->until_keys);
@@ -346,6 +389,9 @@ absl::Status Engine::Impl::CompileRule(uint32_t index) {
       // Streaming: a key's sample is reported once complete; batch: at the
       // end, in key order, exactly as Elasticsearch returns them.
       spec.eager = !options.batch;
+      // A sample has no maxspan: a key waits for its other filters as long
+      // as it takes. Its keys are this rule's partials, under the same cap.
+      spec.max_keys = options.max_partials_per_rule;
       rule_out->stage_keys.resize(s.stages.size());
       for (uint32_t i = 0; i < s.stages.size(); ++i) {
         add_unit(s.stages[i].query, Unit::Role::kStage, i);
@@ -389,15 +435,31 @@ void Engine::Impl::AdvanceOperators(int64_t ts, bool force) {
     CompiledRule& rule = *compiled[r];
     RuleSink sink(this, r);
     rule.sequence->AdvanceWatermark(ts, sink);
+    CountPartials(r);
   }
+}
+
+void Engine::Impl::CountPartials(uint32_t r) {
+  CompiledRule& rule = *compiled[r];
+  const uint64_t live = rule.sequence->counters().partials_live;
+  partials_total = partials_total - rule.live_seen + live;
+  rule.live_seen = live;
+  if (partials_total <= options.max_partials_total) return;
+  const uint64_t evicted = rule.sequence->EvictOldest(partials_total - options.max_partials_total);
+  stats.partials_evicted_total_cap += evicted;
+  rule.live_seen -= evicted;
+  partials_total -= evicted;
 }
 
 void Engine::Impl::Process(const io::Record& record, std::string_view json, const Ordinal& ordinal,
                            const Event* event) {
   std::string rendered;  // a builder event's JSON, made on first need
   auto text = [&]() -> std::string_view {
-    if (event != nullptr && rendered.empty()) rendered = event->ToJson();
-    return event != nullptr ? std::string_view(rendered) : json;
+    if (render != nullptr || event != nullptr) {  // rendered on first need
+      if (rendered.empty()) rendered = render != nullptr ? (*render)() : event->ToJson();
+      return rendered;
+    }
+    return json;
   };
   ++stats.events_processed;
   // Dispatch: the units whose category the event has (exact, as
@@ -434,6 +496,10 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
       continue;
     }
     if (rule.sequence && rule.sequence->done()) continue;
+    if (u.needs_partials && options.literal_prefilter &&
+        rule.sequence->counters().partials_live == 0) {
+      continue;
+    }
     if (!expr::Matches(u.query.where, record)) continue;
     const KeyPlan& plan = u.role == Unit::Role::kUntil ? rule.until_keys : rule.stage_keys[u.stage];
     std::vector<JoinKey> keys;
@@ -455,6 +521,7 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
     if (rule.sequence) {
       RuleSink sink(this, r);
       rule.sequence->OnEvent(retain(), rule.hits, rule.until_hits, sink);
+      CountPartials(r);
     } else if (rule.sample) {
       RuleSink sink(this, r);
       rule.sample->OnEvent(retain(), rule.hits, sink);
@@ -476,6 +543,28 @@ absl::Status Engine::Impl::Ingest(io::Record& record, std::string_view json, con
           absl::StrCat("no usable timestamp in field ", options.timestamp_field));
     }
     ts = *t;
+    // Times are kept to years 0000..9999 (what ISO 8601 dates spell), so
+    // that no difference or sum of times and maxspans can overflow.
+    constexpr int64_t kMinEventMs = -62'167'219'200'000;  // 0000-01-01T00:00:00Z
+    constexpr int64_t kMaxEventMs = 253'402'300'799'999;  // 9999-12-31T23:59:59.999Z
+    if (ts < kMinEventMs || ts > kMaxEventMs) {
+      ++stats.events_time_out_of_range;
+      return absl::OutOfRangeError(absl::StrCat("timestamp ", ts, " ms in field ",
+                                                options.timestamp_field,
+                                                " is outside the years 0000-9999"));
+    }
+    if (!options.batch && options.max_future_ms > 0) {
+      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      if (ts - now > options.max_future_ms) {
+        ++stats.events_time_out_of_range;
+        return absl::OutOfRangeError(absl::StrCat(
+            "timestamp ", ts, " ms in field ", options.timestamp_field, " is ", ts - now,
+            " ms ahead of the system clock (more than max_future_ms = ", options.max_future_ms,
+            ")"));
+      }
+    }
   }
   Ordinal ordinal;
   ordinal.timestamp_ms = ts;
@@ -498,7 +587,10 @@ absl::Status Engine::Impl::Ingest(io::Record& record, std::string_view json, con
     return absl::OkStatus();
   }
   // The reorder stage keeps the text: a builder event is rendered now.
-  Pending pending{std::move(record), event != nullptr ? event->ToJson() : std::string(json)};
+  Pending pending{std::move(record), render != nullptr  ? (*render)()
+                                     : event != nullptr ? event->ToJson()
+                                                        : std::string(json)};
+  render = nullptr;  // the events the reorder stage releases have their text
   reorder->Push(ts, std::move(ordinal.tiebreaker), std::move(pending),
                 [&](const Ordinal& o, Pending&& p, bool /*late*/) {
                   released_watermark = std::max(released_watermark, o.timestamp_ms);
@@ -516,10 +608,28 @@ absl::Status Engine::Impl::PushText(std::string_view json, bool padded) {
   }
   if (normalizer) {
     // Another source's record: to ECS first, keeping its text as ECS's
-    // event.original so that the alert still shows what came in.
-    absl::Status status = normalizer->Normalize(json, scratch_event);
+    // event.original so that the alert still shows what came in. Process
+    // starts of stateless sources are projected straight into the record;
+    // their whole ECS event is built only if an alert or a partial needs it.
+    bool projected = false;
+    absl::Status status = normalizer->NormalizeInto(
+        json, fields,
+        {.max_values = projector->limits().max_values,
+         .max_string_bytes = projector->limits().max_string_bytes},
+        scratch_record, scratch_event, projected);
     if (!status.ok()) {
       ++stats.events_malformed;
+      return status;
+    }
+    if (projected) {
+      const std::function<std::string()> text = [&] {
+        normalizer->LastEvent(scratch_event);
+        scratch_event.Set("event.original", std::string(json));
+        return scratch_event.ToJson();
+      };
+      render = &text;
+      status = Ingest(scratch_record, {}, nullptr);
+      render = nullptr;
       return status;
     }
     scratch_event.Set("event.original", std::string(json));
@@ -553,6 +663,7 @@ void Engine::Impl::FlushAll() {
     if (rule.sequence) {
       RuleSink sink(this, index);
       rule.sequence->Flush(sink);
+      CountPartials(index);
     } else if (rule.sample) {
       RuleSink sink(this, index);
       rule.sample->Flush(sink);
@@ -583,6 +694,50 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::vector<Rule> rules,
   if (options.max_partials_per_rule == 0) {
     return absl::InvalidArgumentError("max partials must be at least 1");
   }
+  if (options.max_partials_total == 0 || options.max_event_values == 0 ||
+      options.max_string_bytes == 0 || options.max_join_keys_per_event == 0) {
+    return absl::InvalidArgumentError(
+        "max_partials_total, max_event_values, max_string_bytes and max_join_keys_per_event must "
+        "be at least 1");
+  }
+  if (options.max_json_depth < 1 || options.max_json_depth > io::JsonProjector::kMaxDepthLimit) {
+    return absl::InvalidArgumentError(absl::StrCat("max_json_depth must be in 1..",
+                                                   io::JsonProjector::kMaxDepthLimit));
+  }
+  if (options.max_future_ms < 0) {
+    return absl::InvalidArgumentError("max_future_ms must not be negative (0: no check)");
+  }
+  if (options.threads < 1 || options.threads > 256) {
+    return absl::InvalidArgumentError("threads must be in 1..256");
+  }
+  if (options.threads > 1) {
+    // This engine compiles the rules (for rules(), rejected_rules() and the
+    // rules' shapes) and routes; the shards do the work.
+    EngineOptions single = options;
+    single.threads = 1;
+    auto engine = Create(rules, single);
+    if (!engine.ok()) return engine.status();
+    Impl* top = (*engine)->impl_.get();
+    auto runner = ruleset::ParallelRunner::Create(top->rules, options, **engine);
+    if (!runner.ok()) return runner.status();
+    top->options.threads = options.threads;
+    top->parallel = std::move(*runner);
+    top->parallel->SetSinks(
+        &top->rules,
+        [top](Alert&& alert) {
+          if (top->callback) {
+            top->callback(alert);
+          } else if (top->queued.size() < top->options.max_alerts_queued) {
+            top->queued.push_back(std::move(alert));
+          } else {
+            ++top->stats.alerts_dropped;
+          }
+        },
+        [top](uint64_t tag, const absl::Status& error) {
+          if (top->error_callback) top->error_callback(tag, error);
+        });
+    return engine;
+  }
   auto impl = std::make_unique<Impl>();
   if (options.source != "ecs") {
     auto normalizer = SourceNormalizer::Create(options.source);
@@ -604,7 +759,25 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::vector<Rule> rules,
   for (uint32_t i = 0; i < impl->rules.size(); ++i) {
     (void)impl->CompileRule(i);
   }
-  impl->projector = std::make_unique<io::JsonProjector>(impl->fields);
+  io::JsonProjector::Limits limits{.max_depth = o.max_json_depth,
+                                   .max_values = o.max_event_values,
+                                   .max_string_bytes = o.max_string_bytes};
+  // The event's time, tiebreaker and category are read whole (found by
+  // fuzz_engine: a cut "2023-11-14T22:13:20.5Z" is "2023", another time).
+  limits.uncut_fields.push_back(impl->category_field);
+  for (const auto& f : {impl->timestamp_field, impl->tiebreaker_field}) {
+    if (f) limits.uncut_fields.push_back(*f);
+  }
+  impl->projector = std::make_unique<io::JsonProjector>(impl->fields, std::move(limits));
+  auto limit_keys = [&](KeyPlan& plan) {
+    plan.max_keys = o.max_join_keys_per_event;
+    plan.over_limit = &impl->stats.join_keys_over_limit;
+  };
+  for (auto& rule : impl->compiled) {
+    if (!rule) continue;
+    limit_keys(rule->until_keys);
+    for (KeyPlan& plan : rule->stage_keys) limit_keys(plan);
+  }
   if (o.batch || o.allowed_lateness_ms > 0) {
     const runtime::LatePolicy policy = o.late_policy == LatePolicy::kDrop
                                            ? runtime::LatePolicy::kDrop
@@ -620,19 +793,100 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::vector<Rule> rules,
 const std::vector<Rule>& Engine::rules() const { return impl_->rules; }
 const std::vector<RejectedRule>& Engine::rejected_rules() const { return impl_->rejected; }
 
+RuleFeatures Engine::features(size_t rule) const {
+  RuleFeatures f;
+  if (rule >= impl_->rules.size()) return f;
+  syntax::ParseOutcome parsed = syntax::Parse(impl_->rules[rule].query);
+  if (!parsed.ok()) return f;
+  const ast::Query& q = *parsed.query;
+  f.parsed = true;
+  f.pipes = !q.pipes.empty();
+  auto stages = [&](const std::vector<ast::Expr>& by, const std::vector<ast::Stage>& list) {
+    f.stages = list.size();
+    f.join_keys = !by.empty();
+    for (const ast::Stage& st : list) {
+      f.join_keys = f.join_keys || !st.by.empty();
+      f.missing_events = f.missing_events || st.missing;
+      f.runs = f.runs || st.runs > 1;
+    }
+  };
+  switch (q.kind) {
+    case ast::QueryKind::kEvent:
+      f.kind = RuleFeatures::Kind::kEvent;
+      f.stages = 1;
+      break;
+    case ast::QueryKind::kSequence:
+      f.kind = RuleFeatures::Kind::kSequence;
+      stages(q.sequence.by, q.sequence.stages);
+      f.maxspan = q.sequence.maxspan.has_value();
+      f.until = q.sequence.until.has_value();
+      break;
+    case ast::QueryKind::kSample:
+      f.kind = RuleFeatures::Kind::kSample;
+      stages(q.sample.by, q.sample.stages);
+      break;
+  }
+  return f;
+}
+
 void Engine::SetAlertCallback(AlertCallback callback) { impl_->callback = std::move(callback); }
 
 std::vector<Alert> Engine::TakeAlerts() { return std::exchange(impl_->queued, {}); }
 
-absl::Status Engine::PushJson(std::string_view json) { return impl_->PushText(json, false); }
+void Engine::SetErrorCallback(ErrorCallback callback) {
+  impl_->error_callback = std::move(callback);
+}
+
+absl::Status Engine::PushJson(std::string_view json) {
+  if (impl_->parallel) {
+    impl_->parallel->Push(json, impl_->pushed++);
+    return absl::OkStatus();
+  }
+  ++impl_->pushed;
+  return impl_->PushText(json, false);
+}
+
+absl::Status Engine::PushJsonPadded(std::string_view json, uint64_t tag) {
+  if (impl_->parallel) {
+    ++impl_->pushed;
+    impl_->parallel->Push(json, tag);
+    return absl::OkStatus();
+  }
+  return PushJsonPadded(json);
+}
 
 absl::Status Engine::PushJsonPadded(std::string_view json) {
   static_assert(kJsonPadding >= io::JsonProjector::kPadding);
+  if (impl_->parallel) {
+    impl_->parallel->Push(json, impl_->pushed++);
+    return absl::OkStatus();
+  }
+  ++impl_->pushed;
   return impl_->PushText(json, true);
 }
 
+absl::Status Engine::PushRecord(io::Record& record, const std::function<std::string()>& render) {
+  if (impl_->parallel) {
+    return absl::FailedPreconditionError("PushRecord() is not available with threads > 1");
+  }
+  ++impl_->pushed;
+  ++impl_->stats.events_in;
+  impl_->render = &render;
+  absl::Status status = impl_->Ingest(record, {}, nullptr);
+  impl_->render = nullptr;
+  return status;
+}
+
+const io::FieldRegistry& Engine::field_registry() const { return impl_->fields; }
+
 absl::Status Engine::Push(const Event& event) {
   Impl& e = *impl_;
+  if (e.parallel) {
+    // The shards take text: a chunk outlives the caller's event.
+    e.parallel->Push(event.ToJson(), e.pushed++);
+    return absl::OkStatus();
+  }
+  ++e.pushed;
   ++e.stats.events_in;
   io::Record& record = e.scratch_record;
   absl::Status status = e.projector->Project(event, record);
@@ -645,13 +899,27 @@ absl::Status Engine::Push(const Event& event) {
 }
 
 void Engine::Flush() {
+  if (impl_->parallel) {
+    impl_->parallel->Flush();
+    return;
+  }
   impl_->FlushAll();
   impl_->AdvanceOperators(impl_->released_watermark, true);
 }
 
 EngineStats Engine::stats() const {
+  if (impl_->parallel) {
+    EngineStats s = impl_->parallel->Stats();
+    s.alerts_dropped += impl_->stats.alerts_dropped;
+    s.rules.resize(impl_->rules.size());
+    return s;
+  }
   EngineStats s = impl_->stats;
   if (impl_->reorder) s.events_late += impl_->reorder->counters().late;
+  const io::JsonProjector::Counters& limits = impl_->projector->counters();
+  s.events_too_deep = limits.too_deep;
+  s.events_too_many_values = limits.too_many_values;
+  s.strings_truncated = limits.strings_truncated;
   if (impl_->normalizer) {
     for (const auto& [name, c] : impl_->normalizer->Stats()) {
       s.sources.push_back({name, c.records, c.normalized, c.passed_through, c.unrecognized});
@@ -670,6 +938,11 @@ EngineStats Engine::stats() const {
       rs.partials_completed = c.partials_completed;
       rs.partials_expired = c.partials_expired;
       rs.partials_evicted = c.partials_evicted;
+    } else if (rule.sample) {
+      // A sample's partials are its join keys waiting for their filters.
+      const auto& c = rule.sample->counters();
+      rs.partials_live = c.keys_live;
+      rs.partials_evicted = c.keys_evicted;
     }
     s.partials_live += rs.partials_live;
     s.partials_expired += rs.partials_expired;
@@ -678,4 +951,111 @@ EngineStats Engine::stats() const {
   return s;
 }
 
+std::vector<std::string> EngineStats::LimitReport() const {
+  std::vector<std::string> lines;
+  auto say = [&](uint64_t n, const char* what) {
+    if (n > 0) lines.push_back(absl::StrCat(n, " ", what));
+  };
+  say(events_too_deep,
+      "events were nested deeper than max_json_depth and were rejected (--max-json-depth)");
+  say(events_too_many_values,
+      "events had more values in the rules' fields than max_event_values and were rejected "
+      "(--max-event-values)");
+  say(events_time_out_of_range,
+      "events had a timestamp outside the years 0000-9999 or further ahead of the system clock "
+      "than max_future_ms, and were rejected (--max-future)");
+  say(strings_truncated,
+      "strings were longer than max_string_bytes; the rules compared their first "
+      "max_string_bytes bytes (--max-string-bytes)");
+  say(join_keys_over_limit,
+      "stage matches were dropped: their multi-valued `by` fields expanded to more than "
+      "max_join_keys_per_event join keys (--max-join-keys)");
+  say(partials_evicted - partials_evicted_total_cap,
+      "partial sequences were evicted at the cap per rule (--max-partials)");
+  say(partials_evicted_total_cap,
+      "partial sequences were evicted at the cap over all rules (--max-partials-total)");
+  say(alerts_dropped,
+      "alerts were dropped: more than max_alerts_queued were waiting for TakeAlerts()");
+  return lines;
+}
+
 }  // namespace eql
+
+// ----- ShardAccess: what the parallel runner needs of a shard ---------------
+
+namespace eql::ruleset {
+
+absl::Status ShardAccess::Prepare(Engine& shard, std::string_view json, PreparedEvent& out) {
+  Engine::Impl& e = *shard.impl_;
+  ++e.stats.events_in;
+  out.has_normalized = false;
+  if (json.size() > e.options.max_event_bytes) {
+    ++e.stats.events_malformed;
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "event of ", json.size(), " bytes is over the limit of ", e.options.max_event_bytes));
+  }
+  absl::Status status;
+  if (e.normalizer) {
+    // The whole ECS event is made here: it must outlive the normalizer's
+    // next record, as the shard runs the rules on it later.
+    status = e.normalizer->Normalize(json, out.normalized);
+    if (status.ok()) {
+      out.normalized.Set("event.original", std::string(json));
+      status = e.projector->Project(out.normalized, out.record);
+      out.has_normalized = true;
+    }
+  } else {
+    status = e.projector->ProjectPadded(json, out.record);
+  }
+  if (!status.ok()) ++e.stats.events_malformed;
+  return status;
+}
+
+absl::Status ShardAccess::Ingest(Engine& shard, PreparedEvent& event, std::string_view json) {
+  Engine::Impl& e = *shard.impl_;
+  return event.has_normalized ? e.Ingest(event.record, {}, &event.normalized)
+                              : e.Ingest(event.record, json, nullptr);
+}
+
+void ShardAccess::Restrict(Engine& shard, const std::vector<bool>& active) {
+  Engine::Impl& e = *shard.impl_;
+  auto on = [&](uint32_t rule) { return rule < active.size() && active[rule]; };
+  e.dispatcher = Dispatcher(e.options.literal_prefilter);
+  for (uint32_t id = 0; id < e.units.size(); ++id) {
+    const Unit& u = e.units[id];
+    if (on(u.rule)) {
+      e.dispatcher.Add(id, u.query.is_any, u.query.category, u.query.where.program.get(), e.fields);
+    }
+  }
+  std::erase_if(e.sequence_rules, [&](uint32_t r) { return !on(r); });
+  std::erase_if(e.sample_rules, [&](uint32_t r) { return !on(r); });
+}
+
+RuleKeyShape ShardAccess::KeyShape(const Engine& engine, size_t rule) {
+  RuleKeyShape shape;
+  const auto& compiled = engine.impl_->compiled;
+  if (rule >= compiled.size() || !compiled[rule]) return shape;
+  const CompiledRule& r = *compiled[rule];
+  shape.correlation = r.kind != ast::QueryKind::kEvent;
+  auto add = [&](const KeyPlan& plan) {
+    std::vector<std::optional<io::FieldId>> fields;
+    for (const analysis::CompiledKey& k : plan.keys) {
+      fields.push_back(k.is_field ? std::optional<io::FieldId>(k.field) : std::nullopt);
+    }
+    shape.stages.push_back(std::move(fields));
+  };
+  for (const KeyPlan& plan : r.stage_keys) add(plan);
+  if (!r.until_keys.keys.empty()) add(r.until_keys);
+  return shape;
+}
+
+bool ShardAccess::Compiled(const Engine& engine, size_t rule) {
+  const auto& compiled = engine.impl_->compiled;
+  return rule < compiled.size() && compiled[rule] != nullptr;
+}
+
+const io::FieldRegistry& ShardAccess::Fields(const Engine& engine) { return engine.impl_->fields; }
+
+bool ShardAccess::Reorders(const Engine& engine) { return engine.impl_->reorder != nullptr; }
+
+}  // namespace eql::ruleset

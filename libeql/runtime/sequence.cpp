@@ -203,6 +203,11 @@ struct SequenceOperator::State {
   std::vector<Candidate> completed;
 
   int64_t maxspan() const { return spec.maxspan_ms.value_or(0); }
+  // watermark - maxspan, saturated: a maxspan of up to INT64_MAX ms is
+  // accepted and times may be negative (before 1970).
+  int64_t Horizon() const {
+    return watermark < kMinTs + maxspan() ? kMinTs : watermark - maxspan();
+  }
 
   void Init() {
     pipe = PipeChain<SequenceAlert>(spec.pipes);
@@ -255,7 +260,7 @@ struct SequenceOperator::State {
     // A partial is dead once no future event (ts >= watermark) can be within
     // maxspan of its start: watermark - start > maxspan.
     auto& by_start = partials.get<ByStart>();
-    const int64_t horizon = watermark - maxspan();
+    const int64_t horizon = Horizon();
     while (!by_start.empty() && by_start.front().start_ts < horizon) {
       by_start.pop_front();
       ++counters.partials_expired;
@@ -281,7 +286,7 @@ struct SequenceOperator::State {
   // candidate decided by a large jump of the watermark.
   void PruneMissing() {
     if (!spec.maxspan_ms) return;
-    const int64_t horizon = watermark - maxspan();
+    const int64_t horizon = Horizon();
     while (!miss_fifo.empty() && miss_fifo.front().first < horizon) PopOldestMissing();
   }
 
@@ -645,6 +650,19 @@ void SequenceOperator::Flush(AlertSink& out) {
     out.OnAlert(std::move(a));
   });
   s.counters.partials_live = s.partials.size();
+}
+
+uint64_t SequenceOperator::EvictOldest(uint64_t n) {
+  State& s = *state_;
+  auto& by_start = s.partials.get<ByStart>();
+  uint64_t evicted = 0;
+  while (evicted < n && !by_start.empty()) {
+    by_start.pop_front();
+    ++evicted;
+  }
+  s.counters.partials_evicted += evicted;
+  s.counters.partials_live = s.partials.size();
+  return evicted;
 }
 
 bool SequenceOperator::done() const { return state_->pipe.done(); }

@@ -150,6 +150,12 @@ class SequenceOperator {
   // events may follow (a later result is then ordered after these).
   void Flush(AlertSink& out);
 
+  // SequenceOperator::EvictOldest()
+  //
+  // Evicts up to `n` live partials, oldest start first, counted in
+  // `partials_evicted` (the engine's cap over all rules); returns how many.
+  uint64_t EvictOldest(uint64_t n);
+
   //! `head N` has delivered N results; further events are ignored.
   bool done() const;
   const SequenceCounters& counters() const;

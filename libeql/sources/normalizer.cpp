@@ -8,10 +8,13 @@
 #include <cstdio>
 #include <span>
 #include <string>
+#include <unordered_map>
 
 #include "absl/container/flat_hash_map.h"
 #include "eql/sources.hpp"
 #include "fmt/format.h"
+#include "io/json_projector.hpp"
+#include "io/record.hpp"
 #include "io/timestamp.hpp"
 #include "simdjson.h"
 #include "sources/tables.hpp"
@@ -46,9 +49,16 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 bool Contains(std::string_view s, std::string_view p) {
   return s.find(p) != std::string_view::npos;
 }
+// `p` must be lower case.
 bool ContainsIgnoreCase(std::string_view s, std::string_view p) {
+  if (p.empty()) return true;
+  if (s.size() <= 128) {  // provider and channel names: lower-case copy, then find
+    char low[128];
+    for (size_t i = 0; i < s.size(); ++i) low[i] = Low(s[i]);
+    return std::string_view(low, s.size()).find(p) != std::string_view::npos;
+  }
   return std::search(s.begin(), s.end(), p.begin(), p.end(),
-                     [](char x, char y) { return Low(x) == Low(y); }) != s.end();
+                     [](char x, char y) { return Low(x) == y; }) != s.end();
 }
 std::string Lower(std::string_view s) {
   std::string r(s);
@@ -176,7 +186,8 @@ bool LooksWindowsPath(std::string_view p) {
          (p.size() >= 2 && std::isalpha(static_cast<unsigned char>(p[0])) && p[1] == ':');
 }
 
-std::string FormatIso(int64_t ms) {
+// "YYYY-MM-DDThh:mm:ss.fffZ" (24 characters; years 0..9999) into `buf`.
+std::string_view FormatIso(int64_t ms, char (&buf)[32]) {
   int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
   int64_t rem = ms - days * 86400000;
   // civil_from_days
@@ -190,12 +201,93 @@ std::string FormatIso(int64_t ms) {
   const unsigned d = doy - (153 * mp + 2) / 5 + 1;
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   y += m <= 2;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600000),
-                static_cast<long long>(rem / 60000 % 60), static_cast<long long>(rem / 1000 % 60),
-                static_cast<long long>(rem % 1000));
-  return buf;
+  if (y < 0 || y > 9999) {
+    int len = std::snprintf(buf, sizeof buf, "%lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
+                            static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600000),
+                            static_cast<long long>(rem / 60000 % 60),
+                            static_cast<long long>(rem / 1000 % 60),
+                            static_cast<long long>(rem % 1000));
+    return std::string_view(buf, static_cast<size_t>(std::max(len, 0)));
+  }
+  auto put = [&](int pos, int64_t v, int width) {
+    for (int k = width - 1; k >= 0; --k, v /= 10) buf[pos + k] = static_cast<char>('0' + v % 10);
+  };
+  put(0, y, 4);
+  buf[4] = '-';
+  put(5, m, 2);
+  buf[7] = '-';
+  put(8, d, 2);
+  buf[10] = 'T';
+  put(11, rem / 3600000, 2);
+  buf[13] = ':';
+  put(14, rem / 60000 % 60, 2);
+  buf[16] = ':';
+  put(17, rem / 1000 % 60, 2);
+  buf[19] = '.';
+  put(20, rem % 1000, 3);
+  buf[23] = 'Z';
+  return std::string_view(buf, 24);
+}
+
+// CommandLineToArgvW (SourceNormalizer::SplitWindowsCommandLine documents
+// the rules): calls `f` with each argument, built in `arg` (reused).
+template <class F>
+void ForEachWindowsArg(std::string_view s, std::string& arg, F&& f) {
+  size_t i = 0, n = s.size();
+  if (n == 0) return;
+  // argv[0]: quotes delimit, backslashes are literal.
+  if (s[0] == '"') {
+    size_t close = s.find('"', 1);
+    if (close == std::string_view::npos) close = n;
+    f(s.substr(1, close - 1));
+    i = close < n ? close + 1 : n;
+  } else {
+    while (i < n && s[i] != ' ' && s[i] != '\t') ++i;
+    f(s.substr(0, i));
+  }
+  for (;;) {
+    while (i < n && (s[i] == ' ' || s[i] == '\t')) ++i;
+    if (i >= n) break;
+    arg.clear();
+    bool quoted = false;
+    while (i < n) {
+      char c = s[i];
+      if (!quoted && (c == ' ' || c == '\t')) break;
+      if (c == '\\') {
+        size_t nb = 0;
+        while (i < n && s[i] == '\\') ++nb, ++i;
+        if (i < n && s[i] == '"') {
+          arg.append(nb / 2, '\\');
+          if (nb % 2 == 1) {
+            arg += '"';
+            ++i;
+          }
+          // even: the quote is handled by the next iteration
+        } else {
+          arg.append(nb, '\\');
+        }
+        continue;
+      }
+      if (c == '"') {
+        if (quoted && i + 1 < n && s[i + 1] == '"') {  // "" inside quotes: literal quote
+          arg += '"';
+          i += 2;
+          continue;
+        }
+        quoted = !quoted;
+        ++i;
+        continue;
+      }
+      // A run of ordinary characters at once.
+      size_t end = i + 1;
+      while (end < n && s[end] != '\\' && s[end] != '"' &&
+             (quoted || (s[end] != ' ' && s[end] != '\t')))
+        ++end;
+      arg.append(s.data() + i, end - i);
+      i = end;
+    }
+    f(std::string_view(arg));
+  }
 }
 
 constexpr size_t kMaxPidsPerHost = 32768;  // 4688 parent map bound (docs/sources.md)
@@ -215,7 +307,8 @@ class Normalizer final : public SourceNormalizer {
       return absl::InvalidArgumentError(
           fmt::format("malformed JSON: {}", simdjson::error_message(err)));
     }
-    Src src = mode_ == Src::kAuto ? Detect(root) : mode_;
+    int64_t event_id;
+    Src src = mode_ == Src::kAuto ? Detect(root, event_id) : mode_;
     if (src == Src::kCount) {
       Count(Src::kAuto).records++;
       Count(Src::kAuto).unrecognized++;
@@ -233,6 +326,91 @@ class Normalizer final : public SourceNormalizer {
     return absl::OkStatus();
   }
 
+  absl::Status NormalizeInto(std::string_view record_json, const io::FieldRegistry& fields,
+                             const ProjectLimits& limits, io::Record& record, Event& event,
+                             bool& projected) override {
+    projected = false;
+    last_projected_ = false;
+    last_ = Src::kCount;
+    element root;
+    if (auto err = parser_.parse(record_json.data(), record_json.size()).get(root)) {
+      Count(mode_).records++;
+      Count(mode_).unrecognized++;
+      event = Event();
+      return absl::InvalidArgumentError(
+          fmt::format("malformed JSON: {}", simdjson::error_message(err)));
+    }
+    int64_t event_id = -1;
+    Src src = mode_ == Src::kAuto ? Detect(root, event_id) : mode_;
+    const std::span<const Rule>* table = nullptr;
+    const Shape* shape = &kRoot;
+    std::span<const Rule> rules;
+    if (src == Src::kSysmon && (mode_ == Src::kAuto ? event_id : WindowsEventId(root)) == 1) {
+      rules = sources::kSysmonProcess;
+      shape = &WindowsShape(root);
+      table = &rules;
+    } else if (src == Src::kCrowdStrike) {
+      std::string_view name;
+      GetString(root, "event_simpleName", name);
+      if (name == "ProcessRollup2" || name == "SyntheticProcessRollup2") {
+        rules = sources::kCrowdStrikeProcess;
+        table = &rules;
+      }
+    } else if (src == Src::kSentinelOne) {
+      std::string_view type;
+      GetString(root, "event.type", type);
+      if (EqualsIgnoreCase(type, "Process Creation")) {
+        rules = sources::kSentinelOneProcess;
+        table = &rules;
+      }
+    }
+    const Plan* plan = table != nullptr ? &PlanFor(*table, *shape, fields) : nullptr;
+    if (plan == nullptr || !plan->usable) {
+      // Stateful or other records: the whole event, from the same parse.
+      event = Event();
+      if (src == Src::kCount) {
+        Count(Src::kAuto).records++;
+        Count(Src::kAuto).unrecognized++;
+        return absl::InvalidArgumentError("record matches no known source shape");
+      }
+      SourceStats& st = Count(src);
+      st.records++;
+      absl::Status s = Dispatch(src, root, event);
+      if (!s.ok()) {
+        st.unrecognized++;
+        event = Event();
+        return s;
+      }
+      last_ = src;
+      return absl::OkStatus();
+    }
+    record.Clear(fields.size());
+    values_ = 0;
+    limits_ = limits;
+    absl::Status s = ApplyFast(*plan, *shape, root, record);
+    if (!s.ok()) {
+      Count(src).records++;
+      Count(src).unrecognized++;
+      return s;
+    }
+    if (plan->original >= 0) AddText(static_cast<io::FieldId>(plan->original), record_json, record);
+    Count(src).records++;
+    Count(src).normalized++;
+    last_ = src;
+    last_root_ = root;
+    last_projected_ = true;
+    projected = true;
+    return absl::OkStatus();
+  }
+
+  void LastEvent(Event& out) override {
+    out = Event();
+    if (!last_projected_) return;
+    auto saved = stats_;
+    (void)Dispatch(last_, last_root_, out);
+    stats_ = saved;
+  }
+
   std::string_view last_source() const override {
     return last_ == Src::kCount ? std::string_view() : kNames[static_cast<int>(last_)];
   }
@@ -248,18 +426,26 @@ class Normalizer final : public SourceNormalizer {
   SourceStats& Count(Src s) { return stats_[static_cast<int>(s)]; }
 
   // Shape detection, most specific keys first. Only cheap key probes.
-  static Src Detect(element root) {
+  // `event_id` receives a Windows record's event id (else -1).
+  static Src Detect(element root, int64_t& event_id) {
     std::string_view s;
     element e;
-    if (Lookup(root, "Event.System", e) || Lookup(root, "winlog", e)) {
-      int64_t id = WindowsEventId(root);
+    event_id = -1;
+    // The two Windows shapes, each probed at its own keys.
+    element sys;
+    const bool evtx = Lookup(root, "Event.System", sys);
+    if (evtx || Lookup(root, "winlog", sys)) {
+      std::string buf;
+      std::string_view text;
+      if ((Lookup(sys, evtx ? "EventID" : "event_id", e) ||
+           (evtx && Lookup(sys, "EventID.#text", e))) &&
+          ScalarText(e, buf, text))
+        ParseInt(text, 10, event_id);
+      const int64_t id = event_id;
       std::string_view provider;
-      bool sysmon = (GetString(root, "Event.System.Provider.#attributes.Name", provider) ||
-                     GetString(root, "winlog.provider_name", provider)) &&
+      bool sysmon = GetString(sys, evtx ? "Provider.#attributes.Name" : "provider_name", provider) &&
                     ContainsIgnoreCase(provider, "sysmon");
-      if (!sysmon && GetString(root, "winlog.channel", provider))
-        sysmon = ContainsIgnoreCase(provider, "sysmon");
-      if (!sysmon && GetString(root, "Event.System.Channel", provider))
+      if (!sysmon && GetString(sys, evtx ? "Channel" : "channel", provider))
         sysmon = ContainsIgnoreCase(provider, "sysmon");
       if (sysmon) return Src::kSysmon;
       if (id == 4688) return Src::kWinsec;
@@ -362,20 +548,22 @@ class Normalizer final : public SourceNormalizer {
     // Surrogate entity ids: host|pid|start. The parent's id is the one this
     // normalizer gave it when its own 4688 was seen; else host|ppid|0.
     std::string host = TextAt(out, "host.name");
-    const Event::Value* pid = out.Find("process.pid");
-    const Event::Value* ppid = out.Find("process.parent.pid");
+    // Copied out: out.Set() below may move the values Find() points at.
+    std::optional<int64_t> pid, ppid;
+    if (const Event::Value* v = out.Find("process.pid")) pid = v->integer;
+    if (const Event::Value* v = out.Find("process.parent.pid")) ppid = v->integer;
     std::string start = TextAt(out, "@timestamp");
     auto& pids = HostPids(host);
-    if (pid != nullptr) {
-      std::string id = fmt::format("{}|{}|{}", host, pid->integer, start);
+    if (pid) {
+      std::string id = fmt::format("{}|{}|{}", host, *pid, start);
       out.Set("process.entity_id", id);
       if (pids.size() >= kMaxPidsPerHost) pids.clear();  // bound: forget the oldest epoch
-      pids[pid->integer] = std::move(id);
+      pids[*pid] = std::move(id);
     }
-    if (ppid != nullptr) {
-      auto it = pids.find(ppid->integer);
+    if (ppid) {
+      auto it = pids.find(*ppid);
       out.Set("process.parent.entity_id",
-              it != pids.end() ? it->second : fmt::format("{}|{}|0", host, ppid->integer));
+              it != pids.end() ? it->second : fmt::format("{}|{}|0", host, *ppid));
     }
     Count(Src::kWinsec).normalized++;
     return absl::OkStatus();
@@ -490,36 +678,39 @@ class Normalizer final : public SourceNormalizer {
           {"endpoint.os", "host.os.type", Op::kLower},
       };
       Apply(kCommon, kRoot, root, out);
-      std::string_view cat = ContainsIgnoreCase(type, "File") ? "file"
-                             : ContainsIgnoreCase(type, "IP") || ContainsIgnoreCase(type, "DNS")
+      std::string_view cat = ContainsIgnoreCase(type, "file") ? "file"
+                             : ContainsIgnoreCase(type, "ip") || ContainsIgnoreCase(type, "dns")
                                  ? "network"
-                             : ContainsIgnoreCase(type, "Registry") ? "registry"
-                             : ContainsIgnoreCase(type, "Process")  ? "process"
+                             : ContainsIgnoreCase(type, "registry") ? "registry"
+                             : ContainsIgnoreCase(type, "process")  ? "process"
                                                                     : "";
       if (!cat.empty()) out.Set("event.category", Event::Value::Array({Event::Value(cat)}));
       Count(Src::kSentinelOne).passed_through++;
       return absl::OkStatus();
     }
     Apply(sources::kSentinelOneProcess, kRoot, root, out);
-    // tgt.process.name is sometimes absent in DV exports: fall back to basename.
-    if (out.Find("process.name") == nullptr)
-      if (std::string_view exe = TextView(out, "process.executable"); !exe.empty())
-        out.Set("process.name", std::string(Basename(exe)));
     Count(Src::kSentinelOne).normalized++;
     return absl::OkStatus();
   }
 
-  // The interpreter proper.
+  // The interpreter proper. Fallback rules (kBasenameIfUnset) run last.
   void Apply(std::span<const Rule> rules, const Shape& shape, element root, Event& out) {
-    for (const Rule& r : rules) {
+    for (int pass = 0; pass < 2; ++pass)
+      for (const Rule& r : rules)
+        if ((r.op == Op::kBasenameIfUnset) == (pass == 1)) ApplyOne(r, shape, root, out);
+  }
+
+  void ApplyOne(const Rule& r, const Shape& shape, element root, Event& out) {
+    {
       if (r.op == Op::kConst) {
         out.Set(r.to, r.arg);
-        continue;
+        return;
       }
       if (r.op == Op::kConstArray) {
         out.Set(r.to, Event::Value::Array({Event::Value(r.arg)}));
-        continue;
+        return;
       }
+      if (r.op == Op::kBasenameIfUnset && out.Find(r.to) != nullptr) return;
       element e;
       bool found;
       if (r.from == "%computer") {
@@ -534,9 +725,9 @@ class Normalizer final : public SourceNormalizer {
       } else {
         found = Lookup(root, r.from, e);
       }
-      if (!found || e.is_null()) continue;
+      if (!found || e.is_null()) return;
       std::string_view text;
-      if (!ScalarText(e, buf_, text)) continue;
+      if (!ScalarText(e, buf_, text)) return;
       switch (r.op) {
         case Op::kCopy:
           if (e.is_string())
@@ -557,17 +748,19 @@ class Normalizer final : public SourceNormalizer {
           break;
         }
         case Op::kBasename:
+        case Op::kBasenameIfUnset:
           out.Set(r.to, Basename(text));
           break;
         case Op::kArgs: {
           Event::Value arr = Event::Value::Array();
-          for (std::string& a : SplitWindowsCommandLine(text)) arr.items.emplace_back(std::move(a));
+          ForEachWindowsArg(text, arg_, [&](std::string_view a) { arr.items.emplace_back(a); });
           out.Set(r.to, std::move(arr));
           break;
         }
         case Op::kTime: {
           int64_t ms;
-          if (ParseTimestamp(text, ms)) out.Set(r.to, FormatIso(ms));
+          char iso[32];
+          if (ParseTimestamp(text, ms)) out.Set(r.to, FormatIso(ms, iso));
           break;
         }
         case Op::kLower:
@@ -601,10 +794,243 @@ class Normalizer final : public SourceNormalizer {
     }
   }
 
+  // ---- The fast path: a table compiled against the engine's fields.
+
+  struct FastRule {
+    const Rule* rule;
+    io::FieldId id;
+  };
+  struct Plan {
+    bool usable = false;  // every rule the engine needs writes one plain field
+    std::vector<FastRule> consts;     // constants
+    std::vector<FastRule> absolute;   // %computer, %time and paths outside the data root
+    std::vector<FastRule> fallbacks;  // kBasenameIfUnset, applied last
+    // Rules reading one member of the data root, by member name.
+    absl::flat_hash_map<std::string, std::vector<uint32_t>> by_key;
+    std::vector<FastRule> keyed;   // indexed by by_key's entries
+    std::vector<std::string> keys;  // keyed[i]'s member name
+    int64_t original = -1;          // event.original's field, when read
+  };
+
+  // The plan of one table and shape; computed once (an engine's fields do
+  // not change once events flow).
+  const Plan& PlanFor(std::span<const Rule> table, const Shape& shape,
+                      const io::FieldRegistry& fields) {
+    auto key = std::make_pair(static_cast<const void*>(table.data()),
+                              static_cast<const void*>(&shape));
+    auto it = plans_.find(key);
+    if (it != plans_.end() && plans_fields_ == &fields) return it->second;
+    if (plans_fields_ != &fields) {
+      plans_.clear();
+      plans_fields_ = &fields;
+    }
+    Plan plan;
+    plan.usable = true;
+    for (const Rule& r : table) {
+      // Which field the rule writes, if the engine reads it. A target that
+      // is a prefix of a field, or that lies under one, needs the Event.
+      auto info = fields.Lookup(r.to);
+      bool under_field = false;
+      for (size_t dot = r.to.find('.'); dot != std::string_view::npos; dot = r.to.find('.', dot + 1))
+        if (auto p = fields.Lookup(r.to.substr(0, dot)); p && p->field >= 0) under_field = true;
+      if (under_field || (info && info->is_prefix)) {
+        plan.usable = false;
+        continue;
+      }
+      if (!info || info->field < 0) continue;  // not read by any rule
+      FastRule fr{&r, static_cast<io::FieldId>(info->field)};
+      std::string_view rel;
+      bool relative = false;
+      if (r.op == Op::kConst || r.op == Op::kConstArray) {
+        plan.consts.push_back(fr);
+        continue;
+      }
+      if (r.op == Op::kBasenameIfUnset) {
+        plan.fallbacks.push_back(fr);
+        continue;
+      }
+      if (!r.from.empty() && r.from[0] == '$') {
+        rel = r.from.substr(1);
+        relative = true;
+      } else if (!r.from.empty() && r.from[0] != '%' && shape.data_root.empty()) {
+        rel = r.from;
+        relative = true;
+      }
+      if (!relative) {
+        plan.absolute.push_back(fr);
+        continue;
+      }
+      plan.by_key[std::string(rel)].push_back(static_cast<uint32_t>(plan.keyed.size()));
+      plan.keyed.push_back(fr);
+      plan.keys.emplace_back(rel);
+    }
+    if (auto info = fields.Lookup("event.original"); info && info->field >= 0)
+      plan.original = info->field;
+    return plans_.insert_or_assign(key, std::move(plan)).first->second;
+  }
+
+  absl::Status ApplyFast(const Plan& plan, const Shape& shape, element root, io::Record& out) {
+    for (const FastRule& fr : plan.consts) {
+      if (fr.rule->op == Op::kConstArray) out.MarkPresent(fr.id);
+      AddText(fr.id, fr.rule->arg, out);
+    }
+    for (const FastRule& fr : plan.absolute) {
+      element e;
+      const Rule& r = *fr.rule;
+      bool found = r.from == "%computer" ? !shape.computer.empty() && Lookup(root, shape.computer, e)
+                   : r.from == "%time"
+                       ? (&shape == &kEvtxJson
+                              ? Lookup(root, "Event.System.TimeCreated.#attributes.SystemTime", e)
+                              : Lookup(root, "@timestamp", e))
+                   : r.from[0] == '$' ? false
+                                      : Lookup(root, r.from, e);
+      if (found) ApplyValue(r, fr.id, e, out);
+    }
+    element data;
+    const bool have_data = Lookup(root, shape.data_root, data);
+    seen_.assign(plan.keyed.size(), 0);
+    simdjson::dom::object obj;
+    if (have_data && data.get_object().get(obj) == simdjson::SUCCESS) {
+      for (auto field : obj) {
+        auto it = plan.by_key.find(absl::string_view(field.key.data(), field.key.size()));
+        if (it == plan.by_key.end()) continue;
+        for (uint32_t k : it->second) {
+          seen_[k] = 1;
+          ApplyValue(*plan.keyed[k].rule, plan.keyed[k].id, field.value, out);
+        }
+      }
+      // Dotted names not met as flat keys: nested or mixed forms.
+      for (size_t k = 0; k < plan.keyed.size(); ++k) {
+        if (seen_[k] || plan.keys[k].find('.') == std::string::npos) continue;
+        element e;
+        if (Lookup(data, plan.keys[k], e)) ApplyValue(*plan.keyed[k].rule, plan.keyed[k].id, e, out);
+      }
+    }
+    for (const FastRule& fr : plan.fallbacks) {
+      if (out.Present(fr.id) || !have_data) continue;
+      element e;
+      if (Lookup(data, fr.rule->from[0] == '$' ? fr.rule->from.substr(1) : fr.rule->from, e)) ApplyValue(*fr.rule, fr.id, e, out);
+    }
+    if (values_ > limits_.max_values)
+      return absl::ResourceExhaustedError(
+          fmt::format("record gives more than {} values to the fields the rules read "
+                      "(max_event_values)",
+                      limits_.max_values));
+    return absl::OkStatus();
+  }
+
+  void AddText(io::FieldId id, std::string_view s, io::Record& out) {
+    ++values_;
+    if (s.size() > limits_.max_string_bytes)
+      s = io::JsonProjector::CutUtf8(s, limits_.max_string_bytes);
+    out.AddString(id, s);
+  }
+
+  // One rule's op on one value, into the record (ApplyOne's twin).
+  void ApplyValue(const Rule& r, io::FieldId id, element e, io::Record& out) {
+    if (e.is_null()) return;
+    std::string_view text;
+    if (!ScalarText(e, buf_, text)) return;
+    switch (r.op) {
+      case Op::kCopy:
+        if (e.is_string()) {
+          AddText(id, text, out);
+        } else {
+          ++values_;
+          switch (e.type()) {
+            case simdjson::dom::element_type::INT64:
+              out.AddInt(id, e.get_int64().value_unsafe());
+              break;
+            case simdjson::dom::element_type::UINT64:
+              out.AddDouble(id, static_cast<double>(e.get_uint64().value_unsafe()));
+              break;
+            case simdjson::dom::element_type::DOUBLE:
+              out.AddDouble(id, e.get_double().value_unsafe());
+              break;
+            default:
+              break;
+          }
+        }
+        break;
+      case Op::kString:
+        AddText(id, text, out);
+        break;
+      case Op::kInt:
+      case Op::kHexInt: {
+        int64_t v;
+        if (e.is_int64()) {
+          ++values_;
+          out.AddInt(id, e.get_int64().value_unsafe());
+        } else if (ParseInt(text, r.op == Op::kHexInt ? 16 : 10, v)) {
+          ++values_;
+          out.AddInt(id, v);
+        }
+        break;
+      }
+      case Op::kBasename:
+      case Op::kBasenameIfUnset:
+        AddText(id, Basename(text), out);
+        break;
+      case Op::kArgs:
+        out.MarkPresent(id);
+        ForEachWindowsArg(text, arg_, [&](std::string_view a) { AddText(id, a, out); });
+        break;
+      case Op::kTime: {
+        int64_t ms;
+        char iso[32];
+        if (ParseTimestamp(text, ms)) AddText(id, FormatIso(ms, iso), out);
+        break;
+      }
+      case Op::kLower:
+        AddText(id, Lower(text), out);
+        break;
+      case Op::kPlatform: {
+        std::string low = Lower(text);
+        AddText(id,
+                low == "win"   ? "windows"
+                : low == "lin" ? "linux"
+                : low == "mac" ? "macos"
+                               : std::string_view(low),
+                out);
+        break;
+      }
+      case Op::kUserName: {
+        size_t cut = text.rfind('\\');
+        AddText(id, cut == std::string_view::npos ? text : text.substr(cut + 1), out);
+        break;
+      }
+      case Op::kUserDomain: {
+        size_t cut = text.rfind('\\');
+        if (cut != std::string_view::npos) AddText(id, text.substr(0, cut), out);
+        break;
+      }
+      case Op::kWindowsIfPath:
+        if (LooksWindowsPath(text)) AddText(id, "windows", out);
+        break;
+      case Op::kConst:
+      case Op::kConstArray:
+        break;
+    }
+  }
+
+  struct PairHash {
+    size_t operator()(const std::pair<const void*, const void*>& p) const {
+      return std::hash<const void*>()(p.first) * 31 + std::hash<const void*>()(p.second);
+    }
+  };
+  std::unordered_map<std::pair<const void*, const void*>, Plan, PairHash> plans_;
+  const io::FieldRegistry* plans_fields_ = nullptr;
+  std::vector<uint8_t> seen_;
+  uint64_t values_ = 0;
+  ProjectLimits limits_;
+  element last_root_;
+  bool last_projected_ = false;
+
   Src mode_;
   Src last_ = Src::kCount;
   simdjson::dom::parser parser_;
   std::string buf_;
+  std::string arg_;  // one argument of a command line being split
   std::array<SourceStats, static_cast<int>(Src::kCount)> stats_{};
   absl::flat_hash_map<std::string, absl::flat_hash_map<int64_t, std::string>> pid_map_;
 };
@@ -626,56 +1052,8 @@ std::vector<std::string> SourceNormalizer::Names() {
 
 std::vector<std::string> SourceNormalizer::SplitWindowsCommandLine(std::string_view s) {
   std::vector<std::string> args;
-  size_t i = 0, n = s.size();
-  if (n == 0) return args;
-  // argv[0]: quotes delimit, backslashes are literal.
-  std::string cur;
-  if (s[0] == '"') {
-    ++i;
-    while (i < n && s[i] != '"') cur += s[i++];
-    if (i < n) ++i;
-  } else {
-    while (i < n && s[i] != ' ' && s[i] != '\t') cur += s[i++];
-  }
-  args.push_back(std::move(cur));
-  for (;;) {
-    while (i < n && (s[i] == ' ' || s[i] == '\t')) ++i;
-    if (i >= n) break;
-    std::string arg;
-    bool quoted = false;
-    while (i < n) {
-      char c = s[i];
-      if (!quoted && (c == ' ' || c == '\t')) break;
-      if (c == '\\') {
-        size_t nb = 0;
-        while (i < n && s[i] == '\\') ++nb, ++i;
-        if (i < n && s[i] == '"') {
-          arg.append(nb / 2, '\\');
-          if (nb % 2 == 1) {
-            arg += '"';
-            ++i;
-          }
-          // even: the quote is handled by the next iteration
-        } else {
-          arg.append(nb, '\\');
-        }
-        continue;
-      }
-      if (c == '"') {
-        if (quoted && i + 1 < n && s[i + 1] == '"') {  // "" inside quotes: literal quote
-          arg += '"';
-          i += 2;
-          continue;
-        }
-        quoted = !quoted;
-        ++i;
-        continue;
-      }
-      arg += c;
-      ++i;
-    }
-    args.push_back(std::move(arg));
-  }
+  std::string scratch;
+  ForEachWindowsArg(s, scratch, [&](std::string_view a) { args.emplace_back(a); });
   return args;
 }
 

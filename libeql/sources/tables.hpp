@@ -25,6 +25,7 @@ enum class Op : unsigned char {
   kConst,          // writes `arg` (from unused)
   kConstArray,     // writes [`arg`]
   kWindowsIfPath,  // writes "windows" when the field looks like a Windows path
+  kBasenameIfUnset,  // as kBasename, only when no other rule wrote `to` (applied last)
 };
 
 struct Rule {
@@ -195,6 +196,8 @@ inline constexpr Rule kSentinelOneProcess[] = {
     {"tgt.process.pid", "process.pid", Op::kInt},
     {"tgt.process.image.path", "process.executable", Op::kCopy},
     {"tgt.process.name", "process.name", Op::kCopy},
+    // tgt.process.name is sometimes absent in DV exports.
+    {"tgt.process.image.path", "process.name", Op::kBasenameIfUnset},
     {"tgt.process.cmdline", "process.command_line", Op::kCopy},
     {"tgt.process.cmdline", "process.args", Op::kArgs},
     {"tgt.process.publisher", "process.code_signature.subject_name", Op::kCopy},

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include <cstdio>
@@ -112,7 +113,10 @@ TEST(Cli, BadUsageExitsTwo) {
 TEST(Cli, CheckExampleRules) {
   CliRun run = EqlRun("--check " + kExamples + "/rules");
   EXPECT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_EQ(run.out, "checked 5 queries: 5 ok, 0 failed\n");
+  EXPECT_EQ(run.out,
+            "checked 5 queries: 5 ok, 0 failed\n"
+            "loaded: 4 event queries, 1 sequences, 0 samples (1 with join keys, 1 with maxspan, "
+            "0 with until, 0 with missing events, 0 with runs, 0 with pipes)\n");
 }
 
 TEST(Cli, CheckReportsBadQueryWithPosition) {
@@ -122,7 +126,7 @@ TEST(Cli, CheckReportsBadQueryWithPosition) {
   std::ofstream(dir / "good.eql") << "process where process.name == \"node\"\n";
   CliRun run = EqlRun("--check " + dir.string());
   EXPECT_EQ(run.exit_code, 1);
-  EXPECT_EQ(run.out, "checked 2 queries: 1 ok, 1 failed\n");
+  EXPECT_EQ(Lines(run.out).front(), "checked 2 queries: 1 ok, 1 failed");
   EXPECT_NE(run.err.find("bad.eql:1:28:"), std::string::npos) << run.err;
   EXPECT_NE(run.err.find("^"), std::string::npos) << run.err;
 }
@@ -135,7 +139,7 @@ TEST(Cli, CheckJsonlPack) {
                       << "\n";
   CliRun run = EqlRun("--check " + pack.string());
   EXPECT_EQ(run.exit_code, 1);
-  EXPECT_EQ(run.out, "checked 3 queries: 2 ok, 1 failed\n");
+  EXPECT_EQ(Lines(run.out).front(), "checked 3 queries: 2 ok, 1 failed");
   EXPECT_NE(run.err.find(pack.string() + ":2"), std::string::npos) << run.err;
 }
 
@@ -317,6 +321,100 @@ TEST(Cli, StdinStreamsAlertsBeforeInputEnds) {
   waitpid(p.pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   close(p.from_child);
+}
+
+TEST(Cli, CheckCountsWhatRulesUseAndWhyOthersAreRefused) {
+  fs::path dir = fs::temp_directory_path() / fmt::format("eql-cli-features-{}", getpid());
+  fs::create_directories(dir);
+  std::ofstream(dir / "a.eql") << "process where foo(process.name)\n";
+  std::ofstream(dir / "b.eql") << "process where bar(1)\n";
+  std::ofstream(dir / "c.eql") << "sequence [process where true] [file where true] | unique x\n";
+  std::ofstream(dir / "d.eql")
+      << "sequence by host.id with maxspan=1m [process where true] with runs=2 "
+         "![file where true] until [network where true]\n";
+  std::ofstream(dir / "e.eql") << "sample by host.id [process where true] [file where true]\n";
+  std::ofstream(dir / "f.eql") << "process where true | head 3\n";
+  CliRun run = EqlRun("--check " + dir.string());
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.out,
+            "checked 6 queries: 3 ok, 3 failed\n"
+            "loaded: 1 event queries, 1 sequences, 1 samples (2 with join keys, 1 with maxspan, "
+            "1 with until, 1 with missing events, 1 with runs, 1 with pipes)\n"
+            "refused, by reason:\n"
+            "      1  Pipe [unique] is not supported\n"
+            "      1  Unknown function [bar]\n"
+            "      1  Unknown function [foo]\n");
+}
+
+TEST(Cli, CheckLoadsTheWholeCorpus) {
+  const std::string corpus = std::string(EQL_SHARED_DIR) + "/corpus/detection-rules-eql.jsonl";
+  if (!fs::exists(corpus)) {
+    if (std::getenv("CI") != nullptr) FAIL() << "the corpus is missing: " << corpus;
+    GTEST_SKIP() << "no corpus at " << corpus << " (../shared is not beside the checkout)";
+  }
+  CliRun run = EqlRun("--check " + corpus);
+  std::cout << run.out;
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(Lines(run.out).front(), "checked 1081 queries: 1081 ok, 0 failed");
+}
+
+TEST(Cli, ThreadsGiveTheAlertsOfOneThread) {
+  fs::path dir = fs::temp_directory_path() / fmt::format("eql-cli-threads-{}", getpid());
+  fs::create_directories(dir);
+  std::string gen = std::string(EQL_BINARY_DIR) + "/bin/eql-gen";
+  const std::string events = (dir / "events.ndjson").string();
+  ASSERT_EQ(std::system(fmt::format("{} --events 100000 --hosts 300 --attacks 60 --mix wide "
+                                    "--seed 9 > {} 2>/dev/null",
+                                    gen, events)
+                            .c_str()),
+            0);
+  auto sorted = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  CliRun one = EqlRun(kExamples + "/rules " + events);
+  for (const char* threads : {"2", "3"}) {
+    CliRun many = EqlRun(fmt::format("--threads {} --stats {}/rules {}", threads, kExamples, events));
+    ASSERT_EQ(many.exit_code, 0) << many.err;
+    std::cout << "  " << Lines(one.out).size() << " alerts with 1 thread, "
+              << Lines(many.out).size() << " with " << threads << "\n";
+    EXPECT_GE(Lines(one.out).size(), 120u);
+    EXPECT_EQ(sorted(Lines(many.out)), sorted(Lines(one.out)));
+    EXPECT_NE(many.err.find("\"events_processed\":100000"), std::string::npos) << many.err;
+  }
+  const std::string corpus = std::string(EQL_SHARED_DIR) + "/corpus/detection-rules-eql.jsonl";
+  if (fs::exists(corpus)) {
+    // The whole rule pack over the first 20,000 events.
+    ASSERT_EQ(std::system(fmt::format("head -20000 {} > {}/head.ndjson", events, dir.string())
+                              .c_str()),
+              0);
+    CliRun pack1 = EqlRun(corpus + " " + (dir / "head.ndjson").string());
+    CliRun pack2 = EqlRun("--threads 2 " + corpus + " " + (dir / "head.ndjson").string());
+    std::cout << "  corpus: " << Lines(pack1.out).size() << " alerts with 1 thread, "
+              << Lines(pack2.out).size() << " with 2\n";
+    EXPECT_GT(Lines(pack1.out).size(), 100u);
+    EXPECT_EQ(sorted(Lines(pack2.out)), sorted(Lines(pack1.out)));
+  }
+}
+
+TEST(Cli, ThreadsReportMalformedLinesWithTheirNumbers) {
+  std::string input =
+      "{\"@timestamp\": 1, \"event\": {\"category\": \"process\"}}\n"
+      "{not json\n"
+      "{\"@timestamp\": 2, \"event\": {\"category\": \"process\"}}\n"
+      "{\"event\": {\"category\": \"process\"}}\n";
+  CliRun run = EqlRun("--threads 2 --stats -q 'process where true' -", input);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(Lines(run.out).size(), 2u) << run.out;
+  EXPECT_NE(run.err.find("<stdin>:2: malformed event"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("<stdin>:4: malformed event"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("\"events_malformed\":2"), std::string::npos) << run.err;
+  CliRun strict = EqlRun("--threads 2 --strict -q 'process where true' -", input);
+  EXPECT_EQ(strict.exit_code, 1) << strict.err;
+  CliRun bad = EqlRun("--threads 2 --partition-field no.such -q 'process where true' -", input);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("partition field no.such is not read by any rule"), std::string::npos)
+      << bad.err;
 }
 
 TEST(Cli, ShuffledStreamWithinLatenessEqualsBatch) {

@@ -36,11 +36,22 @@ std::vector<std::string> Describe(const std::string& query) {
   io::FieldRegistry fields;
   Compiled c = Compile(query, fields);
   std::vector<std::string> out;
-  for (const LiteralConstraint& l : RequiredLiterals(*c.where)) {
+  auto one = [&](const LiteralConstraint& l) {
     std::string s = fields.Name(l.field) + "=";
-    std::vector<std::string> values = l.folded_values;
+    std::vector<std::string> values;
+    for (const LiteralKey& k : l.keys) {
+      values.push_back(k.kind == LiteralKey::Kind::kExact    ? k.text
+                       : k.kind == LiteralKey::Kind::kPrefix ? k.text + "*"
+                       : k.kind == LiteralKey::Kind::kSuffix ? "*" + k.text
+                                                             : "?");
+    }
     std::sort(values.begin(), values.end());
     for (size_t i = 0; i < values.size(); ++i) s += (i ? "|" : "") + values[i];
+    return s;
+  };
+  for (const LiteralConstraint& l : RequiredLiterals(*c.where)) {
+    std::string s = one(l);
+    for (const LiteralConstraint& alt : l.or_else) s += " || " + one(alt);
     out.push_back(s);
   }
   std::sort(out.begin(), out.end());
@@ -61,30 +72,54 @@ TEST(RequiredLiterals, EqualityInAndMatchWithoutWildcardsAreAnchors) {
   EXPECT_EQ(Describe(R"(process where process.name like "x.js")"), V{"process.name=x.js"});
 }
 
+TEST(RequiredLiterals, WildcardPatternsGiveTheirFixedStartOrEnd) {
+  EXPECT_EQ(Describe(R"(process where process.name : ("Python*", "node", "*.EXE"))"),
+            V{"process.name=*.exe|node|python*"});
+  EXPECT_EQ(Describe(R"(process where process.executable : "C:\\Users\\*\\AppData\\*.js")"),
+            V{"process.executable=c:\\users\\*"});
+  EXPECT_EQ(Describe(R"(process where process.executable like "?:\\Windows\\*.exe")"),
+            V{"process.executable=*.exe"});
+}
+
 TEST(RequiredLiterals, AndKeepsEveryConstraintOrKeepsSharedFields) {
   EXPECT_EQ(Describe(R"(process where host.os.type == "linux" and process.name == "node")"),
             (V{"host.os.type=linux", "process.name=node"}));
   EXPECT_EQ(Describe(R"(process where process.name == "a" or process.name : ("b", "c"))"),
             V{"process.name=a|b|c"});
-  // A branch without a constraint on the field lifts it.
-  EXPECT_EQ(Describe(R"(process where process.name == "a" or user.name == "b")"), V{});
+  // Branches constraining different fields: one or the other.
+  EXPECT_EQ(Describe(R"(process where process.name == "a" or user.name == "b")"),
+            V{"process.name=a || user.name=b"});
+  EXPECT_EQ(Describe(R"(process where (process.name == "a" and x.y == "1") or)"
+                     R"( (user.name == "b" and x.z > 1) or url.original : "*q*")"),
+            V{"process.name=a || user.name=b || url.original=?"});
   EXPECT_EQ(Describe(R"(process where (process.name == "a" and user.name == "x") or)"
                      R"( (process.name == "b" and user.name == "y"))"),
             (V{"process.name=a|b", "user.name=x|y"}));
 }
 
-TEST(RequiredLiterals, NegationsPatternsNumbersAndRangesAreNotAnchors) {
+TEST(RequiredLiterals, NegationsAndComputedValuesAreNotAnchors) {
   EXPECT_EQ(Describe(R"(process where process.name != "node")"), V{});
   EXPECT_EQ(Describe(R"(process where not process.name == "node")"), V{});
   EXPECT_EQ(Describe(R"(process where not process.name in ("a", "b"))"), V{});
-  EXPECT_EQ(Describe(R"(process where process.name : "node*")"), V{});
-  EXPECT_EQ(Describe(R"(process where process.name : ("node", "np?"))"), V{});
-  EXPECT_EQ(Describe(R"(process where process.name regex "node")"), V{});
-  EXPECT_EQ(Describe(R"(process where process.pid == 4)"), V{});
-  EXPECT_EQ(Describe(R"(process where process.pid in (1, 2))"), V{});
-  EXPECT_EQ(Describe(R"(process where process.name >= "a")"), V{});
+  EXPECT_EQ(Describe(R"(process where process.name == null)"), V{});
   EXPECT_EQ(Describe(R"(process where length(process.name) == 4)"), V{});
-  EXPECT_EQ(Describe(R"(process where @timestamp == "2020-01-01")"), V{});
+  EXPECT_EQ(Describe(R"(process where process.name == "a" or length(user.name) > 1)"), V{});
+}
+
+TEST(RequiredLiterals, OtherPositiveTestsNeedTheFieldToHaveAValue) {
+  // Short or inner-only patterns, regexes, numbers and ranges: a value.
+  EXPECT_EQ(Describe(R"(process where process.name : "no*")"), V{"process.name=?"});
+  EXPECT_EQ(Describe(R"(process where process.name : ("node", "n?p*"))"), V{"process.name=?"});
+  EXPECT_EQ(Describe(R"(process where process.name : ("*a*"))"), V{"process.name=?"});
+  EXPECT_EQ(Describe(R"(process where process.name regex "node")"), V{"process.name=?"});
+  EXPECT_EQ(Describe(R"(process where process.pid == 4)"), V{"process.pid=?"});
+  EXPECT_EQ(Describe(R"(process where process.pid in (1, 2))"), V{"process.pid=?"});
+  EXPECT_EQ(Describe(R"(process where process.name >= "a")"), V{"process.name=?"});
+  EXPECT_EQ(Describe(R"(process where container.id != null)"), V{"container.id=?"});
+  EXPECT_EQ(Describe(R"(process where @timestamp == "2020-01-01")"), V{"@timestamp=?"});
+  // Or: a value on one side and keys on the other is a value.
+  EXPECT_EQ(Describe(R"(process where process.name == "a" or process.name : "*b*")"),
+            V{"process.name=?"});
 }
 
 class DispatcherTest : public ::testing::Test {
@@ -134,6 +169,39 @@ TEST_F(DispatcherTest, AnEventReachesOnlyUnitsWhoseAnchorItHas) {
   // Without anchors every unit of the category (and `any`) is a candidate.
   EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"bash"}})", false),
             (U{0, 1, 2, 3, 5}));
+}
+
+TEST_F(DispatcherTest, PrefixAndSuffixKeysReachValuesWithThatStartOrEnd) {
+  Add(R"(process where process.name : "python*")");  // 0
+  Add(R"(process where process.name : "*.EXE")");    // 1
+  Add(R"(process where process.name : "python3")");  // 2
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"PYTHON3.exe"}})"),
+            (U{0, 1}));
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"python3"}})"), (U{0, 2}));
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"py"}})"), U{});
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"cmd.exe"}})"), U{1});
+}
+
+TEST_F(DispatcherTest, PresenceAnchorsOnRareFieldsOnly) {
+  Add(R"(process where container.id like "?*")");                    // 0: container.id
+  Add(R"(process where process.executable : "*a*")");               // 1: too common: always
+  Add(R"(process where url.original : "*x*" and event.action == "a")");  // 2: url.original
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"executable":"b"}})"), U{1});
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"container":{"id":"c"}})"), (U{0, 1}));
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"container":{"id":null}})"), U{1});
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"url":{"original":"x"}})"), (U{1, 2}));
+}
+
+TEST_F(DispatcherTest, AnEitherOrAnchorReachesEventsWithEitherValue) {
+  Add(R"(process where process.name == "a" or user.name : "bob*")");  // 0
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"a"}})"), U{0});
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"user":{"name":"bobby"}})"), U{0});
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"a"},"user":{"name":"b"}})"),
+            U{0});
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"c"}})"), U{});
+  // "b*" is too short to index and every event has a user.name: no anchor.
+  Add(R"(process where process.name == "a" or user.name : "b*")");  // 1
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"c"}})"), U{1});
 }
 
 TEST_F(DispatcherTest, NonStringValuesReachEveryUnitOfTheirAnchor) {

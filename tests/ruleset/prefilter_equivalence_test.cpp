@@ -5,8 +5,9 @@
 // same order. The events are made from the rules themselves, so that the
 // anchored paths are exercised: for every rule unit, events carrying the
 // literal values its condition requires (as written, folded to lowercase,
-// and in capitals), in the unit's category, with shared join-key values so
-// that sequences can complete.
+// and in capitals; around the fixed start or end of a wildcard pattern), in
+// the unit's category, with shared join-key values so that sequences can
+// complete.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,50 +22,10 @@
 #include "eql/engine.hpp"
 #include "eql/event.hpp"
 #include "eql/rules.hpp"
-#include "ruleset/dispatch.hpp"
-#include "syntax/parse.hpp"
+#include "corpus_events.hpp"
 
 namespace eql {
 namespace {
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-std::string Upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
-void Collect(const ast::EventQuery& eq, const std::string& query, std::vector<Event>& out,
-             int64_t& clock) {
-  io::FieldRegistry fields;
-  auto compiled = analysis::CompileEventQuery(eq, fields, {}, query);
-  if (!compiled.ok()) return;
-  auto constraints = ruleset::RequiredLiterals(*compiled.value->where.program);
-  const std::string lowered = Lower(query);
-  for (int variant = 0; variant < 3; ++variant) {
-    Event e;
-    e.Set("@timestamp", ++clock);
-    if (!compiled.value->is_any) e.Set("event.category", compiled.value->category);
-    for (const char* join : {"host.id", "process.entity_id", "process.parent.entity_id",
-                             "user.name", "agent.id", "source.ip", "destination.ip", "host.name"}) {
-      e.Set(join, "shared");
-    }
-    for (const auto& c : constraints) {
-      std::string value = c.folded_values.front();
-      if (variant == 0) {
-        // As written in the query (folding is ASCII lowercase for these).
-        size_t at = lowered.find(value);
-        if (at != std::string::npos) value = query.substr(at, value.size());
-      } else if (variant == 2) {
-        value = Upper(value);
-      }
-      e.Set(fields.Name(c.field), value);
-    }
-    out.push_back(std::move(e));
-  }
-}
 
 std::vector<std::string> RunEngine(const std::vector<Rule>& rules, const std::vector<Event>& events,
                              bool prefilter, EngineStats& stats) {
@@ -88,24 +49,7 @@ TEST(PrefilterEquivalence, CorpusGivesTheSameAlertsWithAndWithoutLiteralAnchors)
   }
   auto rules = LoadRules(path);
   ASSERT_TRUE(rules.ok()) << rules.status();
-  std::vector<Event> events;
-  int64_t clock = 1'700'000'000'000;
-  for (const Rule& rule : *rules) {
-    syntax::ParseOutcome parsed = syntax::Parse(rule.query);
-    if (!parsed.ok()) continue;
-    const ast::Query& q = *parsed.query;
-    switch (q.kind) {
-      case ast::QueryKind::kEvent:
-        Collect(q.event, rule.query, events, clock);
-        break;
-      case ast::QueryKind::kSequence:
-        for (const auto& stage : q.sequence.stages) Collect(stage.query, rule.query, events, clock);
-        break;
-      case ast::QueryKind::kSample:
-        for (const auto& stage : q.sample.stages) Collect(stage.query, rule.query, events, clock);
-        break;
-    }
-  }
+  std::vector<Event> events = testing_support::EventsFromRuleLiterals(*rules);
   EngineStats with_stats, without_stats;
   std::vector<std::string> with = RunEngine(*rules, events, true, with_stats);
   std::vector<std::string> without = RunEngine(*rules, events, false, without_stats);

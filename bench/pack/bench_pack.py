@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""Rule packs and threads (issue 8): times eql-run over one generated file.
+
+  bench/pack/bench_pack.py [--build build] [--events 1000000] [--runs 5]
+
+Generates (once, cached in /tmp) the wide event mix (`eql-gen --mix wide`:
+process, network, file, registry, dns and authentication events on Windows,
+Linux and macOS hosts), then times, alternating so that load on a shared
+machine hits every variant alike:
+  seq1     the seed sequence rule alone (the single-rule baseline)
+  corpus   the whole detection-rules corpus, literal prefilter on
+  seed1    the seed rule set (examples/rules), 1 thread
+  seed2    the seed rule set, --threads 2
+  load     the corpus over one event (rule-set load time)
+and prints the medians and the ratios the issue asks for.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--corpus", default=os.path.join(ROOT, "..", "shared", "corpus",
+                                                     "detection-rules-eql.jsonl"))
+    args = ap.parse_args()
+    eql_run = os.path.join(args.build, "bin", "eql-run")
+    gen = os.path.join(args.build, "bin", "eql-gen")
+    events = f"/tmp/libeql-bench-wide-{args.events}.ndjson"
+    if not os.path.exists(events):
+        with open(events, "w") as out:
+            subprocess.run([gen, "--events", str(args.events), "--mix", "wide"], stdout=out,
+                           stderr=subprocess.DEVNULL, check=True)
+    one = "/tmp/libeql-bench-one.ndjson"
+    with open(one, "w") as f:
+        f.write('{"@timestamp": 1, "event": {"category": "process"}}\n')
+    rules = os.path.join(ROOT, "examples", "rules")
+    variants = {
+        "seq1": [eql_run, os.path.join(rules, "nodejs_install_script.toml"), events],
+        "corpus": [eql_run, args.corpus, events],
+        "seed1": [eql_run, rules, events],
+        "seed2": [eql_run, "--threads", "2", rules, events],
+        "load": [eql_run, args.corpus, one],
+    }
+    times = {k: [] for k in variants}
+    for run in range(args.runs):
+        for name, cmd in variants.items():
+            start = time.perf_counter()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            times[name].append(time.perf_counter() - start)
+        print(f"run {run + 1}: " + ", ".join(f"{k} {v[-1]:.3f}s" for k, v in times.items()),
+              file=sys.stderr)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    n = args.events
+    print(f"events: {n} ({events}), runs: {args.runs}, medians:")
+    for k, v in med.items():
+        rate = "" if k == "load" else f"  {n / v:,.0f} events/s"
+        print(f"  {k:7} {v * 1000:8.0f} ms{rate}")
+    print(f"corpus throughput / seed sequence rule alone: {med['seq1'] / med['corpus']:.3f} "
+          f"(target >= 0.25)")
+    print(f"seed rule set, 2 threads / 1 thread: {med['seed1'] / med['seed2']:.2f}x (target >= 1.7)")
+    print(f"corpus load (whole run over one event): {med['load'] * 1000:.0f} ms (target < 500)")
+
+
+if __name__ == "__main__":
+    main()

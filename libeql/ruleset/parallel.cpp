@@ -1,0 +1,338 @@
+// libeql/ruleset/parallel.cpp
+#include "ruleset/parallel.hpp"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/key_value.hpp"
+#include "syntax/parse.hpp"
+
+namespace eql::ruleset {
+namespace {
+
+// A chunk is cut at this many events or bytes, whichever comes first: large
+// enough that the two barriers per chunk cost nothing, small enough that
+// alerts are not held back long.
+constexpr size_t kChunkEvents = 4096;
+constexpr size_t kChunkBytes = 8 << 20;
+
+// The partition of a key value: equal join keys go to the same partition.
+uint64_t HashScalar(const io::Scalar& v) {
+  switch (v.type) {
+    case io::Scalar::Type::kString:
+      return absl::Hash<runtime::KeyValue>()(runtime::KeyValue(std::string(v.s)));
+    case io::Scalar::Type::kInt:
+      return absl::Hash<runtime::KeyValue>()(runtime::KeyValue(v.i));
+    case io::Scalar::Type::kDouble:
+      return absl::Hash<runtime::KeyValue>()(runtime::KeyValue(v.d));
+    case io::Scalar::Type::kBool:
+      return absl::Hash<runtime::KeyValue>()(runtime::KeyValue(v.b));
+    case io::Scalar::Type::kNull:
+      break;
+  }
+  return 0;
+}
+
+void AddStats(EngineStats& into, const EngineStats& from, bool event_counters) {
+  if (event_counters) {
+    // Every event passes through exactly one partitioned shard: its
+    // counters are the engine's. Global shards see the same events again.
+    into.events_in += from.events_in;
+    into.events_malformed += from.events_malformed;
+    into.events_no_timestamp += from.events_no_timestamp;
+    into.events_late += from.events_late;
+    into.events_processed += from.events_processed;
+    into.events_too_deep += from.events_too_deep;
+    into.events_too_many_values += from.events_too_many_values;
+    into.events_time_out_of_range += from.events_time_out_of_range;
+    into.strings_truncated += from.strings_truncated;
+    for (const auto& s : from.sources) {
+      auto it = std::find_if(into.sources.begin(), into.sources.end(),
+                             [&](const EngineStats::SourceCounts& c) { return c.source == s.source; });
+      if (it == into.sources.end()) {
+        into.sources.push_back(s);
+      } else {
+        it->records += s.records;
+        it->normalized += s.normalized;
+        it->passed_through += s.passed_through;
+        it->unrecognized += s.unrecognized;
+      }
+    }
+  }
+  into.alerts += from.alerts;
+  into.partials_live += from.partials_live;
+  into.partials_expired += from.partials_expired;
+  into.partials_evicted += from.partials_evicted;
+  into.join_keys_over_limit += from.join_keys_over_limit;
+  into.partials_evicted_total_cap += from.partials_evicted_total_cap;
+  into.alerts_dropped += from.alerts_dropped;
+  if (into.rules.size() < from.rules.size()) into.rules.resize(from.rules.size());
+  for (size_t r = 0; r < from.rules.size(); ++r) {
+    RuleStats& a = into.rules[r];
+    const RuleStats& b = from.rules[r];
+    a.alerts += b.alerts;
+    a.partials_live += b.partials_live;
+    a.partials_created += b.partials_created;
+    a.partials_completed += b.partials_completed;
+    a.partials_expired += b.partials_expired;
+    a.partials_evicted += b.partials_evicted;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ParallelRunner>> ParallelRunner::Create(
+    const std::vector<Rule>& rules, const EngineOptions& options, const Engine& prototype) {
+  std::unique_ptr<ParallelRunner> runner(new ParallelRunner());
+  runner->threads_ = static_cast<size_t>(options.threads);
+  const size_t n = runner->threads_;
+  const io::FieldRegistry& fields = ShardAccess::Fields(prototype);
+
+  // The fields each correlation rule can be split by: a plain field at the
+  // same key position in every stage.
+  std::vector<std::vector<io::FieldId>> splittable(rules.size());
+  std::map<io::FieldId, size_t> votes;
+  std::vector<bool> correlation(rules.size(), false), has_pipes(rules.size(), false);
+  for (size_t r = 0; r < rules.size(); ++r) {
+    if (!ShardAccess::Compiled(prototype, r)) continue;
+    syntax::ParseOutcome parsed = syntax::Parse(rules[r].query);
+    has_pipes[r] = parsed.ok() && !parsed.query->pipes.empty();
+    RuleKeyShape shape = ShardAccess::KeyShape(prototype, r);
+    correlation[r] = shape.correlation;
+    if (!shape.correlation || shape.stages.empty()) continue;
+    for (size_t j = 0; j < shape.stages[0].size(); ++j) {
+      std::optional<io::FieldId> f = shape.stages[0][j];
+      if (!f) continue;
+      bool everywhere = std::all_of(shape.stages.begin(), shape.stages.end(), [&](const auto& s) {
+        return j < s.size() && s[j] == f;
+      });
+      if (everywhere && std::find(splittable[r].begin(), splittable[r].end(), *f) ==
+                            splittable[r].end()) {
+        splittable[r].push_back(*f);
+        ++votes[*f];
+      }
+    }
+  }
+  if (!options.partition_field.empty()) {
+    std::optional<io::FieldId> f = fields.Find(options.partition_field);
+    if (!f) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "partition field ", options.partition_field, " is not read by any rule"));
+    }
+    runner->partition_field_ = *f;
+  } else if (!votes.empty()) {
+    std::optional<io::FieldId> host = fields.Find("host.id");
+    size_t best = 0;
+    for (const auto& [field, count] : votes) {
+      if (count > best || (count == best && host && field == *host)) {
+        best = count;
+        runner->partition_field_ = field;
+      }
+    }
+  }
+  if (runner->partition_field_) runner->partition_name_ = fields.Name(*runner->partition_field_);
+
+  // Which rules run split by partition, which whole on one thread.
+  std::vector<bool> split(rules.size(), false);
+  std::vector<std::vector<bool>> global_of(n, std::vector<bool>(rules.size(), false));
+  size_t next_global = 0;
+  for (size_t r = 0; r < rules.size(); ++r) {
+    if (!ShardAccess::Compiled(prototype, r)) continue;
+    const bool splits =
+        !has_pipes[r] &&
+        (!correlation[r] ||
+         (runner->partition_field_ &&
+          std::find(splittable[r].begin(), splittable[r].end(), *runner->partition_field_) !=
+              splittable[r].end()));
+    if (splits) {
+      split[r] = true;
+    } else {
+      global_of[next_global++ % n][r] = true;
+      ++runner->global_rules_;
+    }
+  }
+
+  // The shards: the same rules compiled the same way (so that a record
+  // projected by one is read by another), each restricted to its share.
+  // The caps are shared out so that together they hold what one would.
+  EngineOptions shard_options = options;
+  shard_options.threads = 1;
+  shard_options.max_partials_per_rule = std::max<uint64_t>(1, options.max_partials_per_rule / n);
+  shard_options.max_partials_total = std::max<uint64_t>(1, options.max_partials_total / (2 * n));
+  shard_options.max_alerts_queued = UINT64_MAX;  // drained after every chunk
+  for (size_t w = 0; w < n; ++w) {
+    auto part = Engine::Create(rules, shard_options);
+    if (!part.ok()) return part.status();
+    ShardAccess::Restrict(**part, split);
+    runner->partitioned_.push_back(std::move(*part));
+    if (std::find(global_of[w].begin(), global_of[w].end(), true) == global_of[w].end()) {
+      runner->global_.push_back(nullptr);
+      continue;
+    }
+    auto global = Engine::Create(rules, shard_options);
+    if (!global.ok()) return global.status();
+    ShardAccess::Restrict(**global, global_of[w]);
+    runner->global_.push_back(std::move(*global));
+  }
+  runner->reorders_ = ShardAccess::Reorders(*runner->partitioned_[0]);
+  runner->prepared_.resize(kChunkEvents);
+  runner->items_.reserve(kChunkEvents);
+  for (size_t w = 1; w < n; ++w) {
+    runner->workers_.emplace_back([r = runner.get(), w] { r->WorkerLoop(w); });
+  }
+  return runner;
+}
+
+ParallelRunner::~ParallelRunner() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  start_.notify_all();
+  for (std::thread& t : workers_) t.join();
+}
+
+void ParallelRunner::SetSinks(const std::vector<Rule>* rules, AlertSink alerts, ErrorSink errors) {
+  rules_ = rules;
+  alert_sink_ = std::move(alerts);
+  error_sink_ = std::move(errors);
+}
+
+void ParallelRunner::WorkerLoop(size_t worker) {
+  uint64_t seen = 0;
+  for (;;) {
+    const std::function<void(size_t)>* job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      start_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      if (stopping_) return;
+      seen = generation_;
+      job = job_;
+    }
+    (*job)(worker);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--running_ == 0) done_.notify_one();
+    }
+  }
+}
+
+void ParallelRunner::RunOnAll(const std::function<void(size_t)>& job) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    job_ = &job;
+    running_ = workers_.size();
+    ++generation_;
+  }
+  start_.notify_all();
+  job(0);
+  std::unique_lock<std::mutex> lock(mutex_);
+  done_.wait(lock, [&] { return running_ == 0; });
+}
+
+void ParallelRunner::Push(std::string_view json, uint64_t tag) {
+  items_.push_back({text_.size(), json.size(), tag});
+  text_.append(json);
+  text_.append(Engine::kJsonPadding, ' ');
+  if (items_.size() >= kChunkEvents || text_.size() >= kChunkBytes) RunChunk();
+}
+
+void ParallelRunner::RunChunk() {
+  if (items_.empty()) return;
+  const size_t count = items_.size();
+  const size_t n = threads_;
+  // Round-robin partitions continue across chunks.
+  const uint64_t base = round_robin_;
+  round_robin_ += count;
+  // 1. Every thread projects its share of the chunk.
+  std::function<void(size_t)> prepare = [&](size_t w) {
+    for (size_t i = w; i < count; i += n) {
+      PreparedEvent& e = prepared_[i];
+      const Item& item = items_[i];
+      e.status = ShardAccess::Prepare(*partitioned_[w], std::string_view(text_).substr(item.offset, item.size), e);
+      if (!e.status.ok()) continue;
+      if (!partition_field_) {
+        e.partition = static_cast<uint32_t>((base + i) % n);
+        continue;
+      }
+      e.partition = 0;  // no value: null keys meet in partition 0
+      for (io::Scalar v : e.record.Get(*partition_field_)) {
+        if (v.is_null()) continue;
+        e.partition = static_cast<uint32_t>(HashScalar(v) % n);
+        break;
+      }
+    }
+  };
+  RunOnAll(prepare);
+  // 2. Every thread runs its shards over the chunk, in arrival order.
+  std::function<void(size_t)> run = [&](size_t w) {
+    Engine* global = global_[w].get();
+    Engine& part = *partitioned_[w];
+    io::Record copy;
+    for (size_t i = 0; i < count; ++i) {
+      PreparedEvent& e = prepared_[i];
+      if (!e.status.ok()) continue;
+      const Item& item = items_[i];
+      std::string_view json = std::string_view(text_).substr(item.offset, item.size);
+      const bool mine = e.partition == w;
+      if (global != nullptr) {
+        if (mine && reorders_) {
+          // The reorder stage keeps (moves) the record: the partitioned
+          // shard needs its own.
+          PreparedEvent twin;
+          twin.record = e.record;
+          twin.has_normalized = e.has_normalized;
+          if (e.has_normalized) twin.normalized = e.normalized;
+          (void)ShardAccess::Ingest(*global, twin, json);
+        } else {
+          (void)ShardAccess::Ingest(*global, e, json);
+        }
+      }
+      if (mine) e.status = ShardAccess::Ingest(part, e, json);
+    }
+  };
+  RunOnAll(run);
+  // 3. On the calling thread: errors in arrival order, then the alerts.
+  for (size_t i = 0; i < count; ++i) {
+    if (!prepared_[i].status.ok() && error_sink_) error_sink_(items_[i].tag, prepared_[i].status);
+  }
+  items_.clear();
+  text_.clear();
+  Collect();
+}
+
+void ParallelRunner::Collect() {
+  for (size_t w = 0; w < threads_; ++w) {
+    for (Engine* shard : {partitioned_[w].get(), global_[w].get()}) {
+      if (shard == nullptr) continue;
+      for (Alert& alert : shard->TakeAlerts()) {
+        if (rules_ != nullptr) alert.rule = &(*rules_)[alert.rule_index];
+        if (alert_sink_) alert_sink_(std::move(alert));
+      }
+    }
+  }
+}
+
+void ParallelRunner::Flush() {
+  RunChunk();
+  std::function<void(size_t)> flush = [&](size_t w) {
+    partitioned_[w]->Flush();
+    if (global_[w]) global_[w]->Flush();
+  };
+  RunOnAll(flush);
+  Collect();
+}
+
+EngineStats ParallelRunner::Stats() const {
+  EngineStats total;
+  for (size_t w = 0; w < threads_; ++w) {
+    AddStats(total, partitioned_[w]->stats(), true);
+    if (global_[w]) AddStats(total, global_[w]->stats(), false);
+  }
+  return total;
+}
+
+}  // namespace eql::ruleset

@@ -1,0 +1,56 @@
+// libeql/ruleset/shard.hpp
+//
+// What the parallel runner (ruleset/parallel.hpp) needs from an Engine it
+// uses as a shard, beyond the public API: preparing an event (projection,
+// normalization) apart from running the rules on it, so that the two happen
+// on different threads; restricting a shard to some of its rules; and the
+// shape of each rule's join keys, to choose the partition key. Implemented in
+// engine.cpp, where the engine's internals live.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "eql/engine.hpp"
+#include "eql/event.hpp"
+#include "io/record.hpp"
+
+namespace eql::ruleset {
+
+//! One event, projected on a worker thread, waiting for its shard.
+struct PreparedEvent {
+  io::Record record;
+  Event normalized;  //!< the ECS event, when the engine normalizes a source
+  bool has_normalized = false;
+  absl::Status status;
+  uint32_t partition = 0;
+};
+
+//! The join keys of a rule: for each stage (and the until clause), the field
+//! at each key position, or nullopt where the key is not a plain field.
+struct RuleKeyShape {
+  bool correlation = false;  //!< sequence or sample
+  std::vector<std::vector<std::optional<io::FieldId>>> stages;
+};
+
+class ShardAccess {
+ public:
+  //! Projects (and normalizes) `json` as PushJsonPadded() would, counting it
+  //! in the shard's stats, without running any rule.
+  static absl::Status Prepare(Engine& shard, std::string_view padded_json, PreparedEvent& out);
+  //! Runs the shard's rules on a prepared event (its text is `json`).
+  static absl::Status Ingest(Engine& shard, PreparedEvent& event, std::string_view json);
+  //! Keeps only the rules with active[r] set; the others never see events.
+  static void Restrict(Engine& shard, const std::vector<bool>& active);
+  static RuleKeyShape KeyShape(const Engine& engine, size_t rule);
+  //! Whether rule r compiled (it was not rejected).
+  static bool Compiled(const Engine& engine, size_t rule);
+  static const io::FieldRegistry& Fields(const Engine& engine);
+  //! Whether the shard keeps events in a reorder stage (batch or lateness).
+  static bool Reorders(const Engine& engine);
+};
+
+}  // namespace eql::ruleset

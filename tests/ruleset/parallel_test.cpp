@@ -1,0 +1,242 @@
+// tests/ruleset/parallel_test.cpp
+//
+// EngineOptions::threads: the same alerts and counters as one thread, for
+// the seed rules and the whole corpus, streaming, with lateness and in batch
+// mode; malformed events reported through the error callback with their tag.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "corpus_events.hpp"
+#include "eql/engine.hpp"
+#include "eql/rules.hpp"
+
+namespace eql {
+namespace {
+
+struct Outcome {
+  std::vector<std::string> alerts;  // sorted: partitions interleave
+  EngineStats stats;
+};
+
+Outcome RunEvents(const std::vector<Rule>& rules, const std::vector<Event>& events,
+                  EngineOptions options) {
+  auto engine = Engine::Create(rules, options);
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  Outcome out;
+  (*engine)->SetAlertCallback([&](const Alert& a) { out.alerts.push_back(a.ToJson()); });
+  for (const Event& e : events) EXPECT_TRUE((*engine)->Push(e).ok());
+  (*engine)->Flush();
+  out.stats = (*engine)->stats();
+  std::sort(out.alerts.begin(), out.alerts.end());
+  return out;
+}
+
+void ExpectSame(const Outcome& one, const Outcome& many, const std::vector<Rule>& rules) {
+  ASSERT_EQ(one.alerts.size(), many.alerts.size());
+  for (size_t i = 0; i < one.alerts.size(); ++i) ASSERT_EQ(one.alerts[i], many.alerts[i]);
+  EXPECT_EQ(one.stats.events_in, many.stats.events_in);
+  EXPECT_EQ(one.stats.events_processed, many.stats.events_processed);
+  EXPECT_EQ(one.stats.events_late, many.stats.events_late);
+  EXPECT_EQ(one.stats.alerts, many.stats.alerts);
+  EXPECT_EQ(one.stats.partials_live, many.stats.partials_live);
+  for (size_t r = 0; r < rules.size(); ++r) {
+    EXPECT_EQ(one.stats.rules[r].alerts, many.stats.rules[r].alerts) << rules[r].name;
+    EXPECT_EQ(one.stats.rules[r].partials_created, many.stats.rules[r].partials_created)
+        << rules[r].name;
+  }
+}
+
+std::vector<Rule> SeedRules() {
+  auto rules = LoadRules(std::string(EQL_SOURCE_DIR) + "/examples/rules");
+  EXPECT_TRUE(rules.ok()) << rules.status();
+  return *rules;
+}
+
+// The npm-install sequence and the Windows rules over many hosts: attacks,
+// near misses (too late, other host) and noise, interleaved.
+std::vector<Event> SeedStream(size_t hosts, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<Event> events;
+  int64_t t = 1'700'000'000'000;
+  for (size_t i = 0; i < 6000; ++i) {
+    t += 1 + static_cast<int64_t>(rng() % 50);
+    const std::string host = "host-" + std::to_string(rng() % hosts);
+    const std::string entity = "e" + std::to_string(i);
+    Event e;
+    e.Set("@timestamp", t).Set("host.id", host).Set("event.type", "start");
+    e.Set("event.category", Event::Value::Array({"process"}));
+    switch (rng() % 4) {
+      case 0:  // npm install on Linux, parent of what follows on that host
+        e.Set("host.os.type", "linux").Set("event.action", "exec").Set("process.name", "node");
+        e.Set("process.args", Event::Value::Array({"node", "npm", "install"}));
+        e.Set("process.entity_id", "npm-" + host);
+        break;
+      case 1:  // a child of node on the same host
+        e.Set("host.os.type", "linux").Set("event.action", "exec").Set("process.name", "sh");
+        e.Set("process.parent.name", "node").Set("process.parent.entity_id", "npm-" + host);
+        e.Set("process.entity_id", entity);
+        break;
+      case 2:  // node.exe with inline code on Windows
+        e.Set("host.os.type", "windows").Set("event.action", "start");
+        e.Set("process.name", "node.exe").Set("process.entity_id", entity);
+        e.Set("process.args", Event::Value::Array({"node.exe", "-e", rng() % 2 ? "eval(x)" : "1"}));
+        e.Set("process.command_line", "node.exe -e eval(x)");
+        e.Set("process.parent.name", rng() % 2 ? "powershell.exe" : "cmd.exe");
+        break;
+      default:
+        e.Set("host.os.type", "linux").Set("event.action", "exec").Set("process.name", "ls");
+        e.Set("process.entity_id", entity);
+        break;
+    }
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+TEST(Parallel, SeedRulesGiveTheAlertsOfOneThread) {
+  const std::vector<Rule> rules = SeedRules();
+  const std::vector<Event> events = SeedStream(50, 7);
+  EngineOptions options;
+  const Outcome one = RunEvents(rules, events, options);
+  std::cout << "  seed rules, " << events.size() << " events on 50 hosts: " << one.alerts.size()
+            << " alerts with 1 thread\n";
+  EXPECT_GT(one.alerts.size(), 100u);
+  for (int threads : {2, 3, 4}) {
+    options.threads = threads;
+    const Outcome many = RunEvents(rules, events, options);
+    std::cout << "  " << threads << " threads: " << many.alerts.size() << " alerts\n";
+    ExpectSame(one, many, rules);
+  }
+}
+
+TEST(Parallel, LatenessAndBatchModeAreKeptPerPartition) {
+  const std::vector<Rule> rules = SeedRules();
+  std::vector<Event> events = SeedStream(20, 11);
+  // Disorder within 200 ms windows.
+  std::mt19937_64 rng(3);
+  for (size_t i = 0; i + 4 < events.size(); i += 4) {
+    std::shuffle(events.begin() + static_cast<long>(i), events.begin() + static_cast<long>(i + 4),
+                 rng);
+  }
+  for (bool batch : {false, true}) {
+    EngineOptions options;
+    options.batch = batch;
+    options.allowed_lateness_ms = batch ? 0 : 1000;
+    const Outcome one = RunEvents(rules, events, options);
+    options.threads = 2;
+    const Outcome two = RunEvents(rules, events, options);
+    std::cout << "  " << (batch ? "batch" : "lateness 1s") << ": " << one.alerts.size()
+              << " alerts, 1 and 2 threads\n";
+    EXPECT_GT(one.alerts.size(), 50u);
+    ExpectSame(one, two, rules);
+  }
+}
+
+TEST(Parallel, CorpusGivesTheAlertsOfOneThread) {
+  const std::string path = std::string(EQL_SHARED_DIR) + "/corpus/detection-rules-eql.jsonl";
+  if (!std::filesystem::exists(path)) {
+    if (std::getenv("CI") != nullptr) FAIL() << "the corpus is missing: " << path;
+    GTEST_SKIP() << "no corpus at " << path << " (../shared is not beside the checkout)";
+  }
+  auto rules = LoadRules(path);
+  ASSERT_TRUE(rules.ok()) << rules.status();
+  const std::vector<Event> events = testing_support::EventsFromRuleLiterals(*rules, 13);
+  EngineOptions options;
+  const Outcome one = RunEvents(*rules, events, options);
+  options.threads = 3;
+  const Outcome three = RunEvents(*rules, events, options);
+  std::cout << "  " << rules->size() << " corpus rules, " << events.size() << " events on 13 hosts: "
+            << one.alerts.size() << " alerts with 1 thread, " << three.alerts.size()
+            << " with 3\n";
+  EXPECT_GT(one.alerts.size(), 300u);
+  ExpectSame(one, three, *rules);
+}
+
+TEST(Parallel, HeadPipesAndUnkeyedSequencesRunWholeOnOneThread) {
+  std::vector<Rule> rules = {
+      {.query = R"(process where process.name == "ls" | head 3)", .name = "first three"},
+      {.query = R"(sequence [process where process.name == "node"] [process where process.name == "sh"])",
+       .name = "unkeyed"},
+      {.query = R"(sequence by process.entity_id [process where true] [process where true])",
+       .name = "other key"}};
+  const std::vector<Event> events = SeedStream(30, 5);
+  EngineOptions options;
+  const Outcome one = RunEvents(rules, events, options);
+  options.threads = 2;
+  options.partition_field = "process.name";  // read by the event query only
+  const Outcome two = RunEvents(rules, events, options);
+  std::cout << "  head, unkeyed and other-key rules: " << one.alerts.size() << " alerts\n";
+  EXPECT_EQ(one.stats.rules[0].alerts, 3u);
+  ExpectSame(one, two, rules);
+}
+
+TEST(Parallel, MalformedEventsReachTheErrorCallbackWithTheirTag) {
+  EngineOptions options;
+  options.threads = 2;
+  auto engine = Engine::Create({{.query = R"(process where process.name == "x")"}}, options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  std::vector<uint64_t> tags;
+  (*engine)->SetErrorCallback([&](uint64_t tag, const absl::Status& error) {
+    std::cout << "  event tagged " << tag << ": " << error.message() << "\n";
+    tags.push_back(tag);
+  });
+  std::vector<std::string> lines = {
+      R"({"@timestamp": 1, "event": {"category": "process"}, "process": {"name": "x"}})",
+      R"({"@timestamp": 2, "event": )", R"({"event": {"category": "process"}})",
+      R"({"@timestamp": 3, "event": {"category": "process"}, "process": {"name": "x"}})"};
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string padded = lines[i] + std::string(Engine::kJsonPadding, ' ');
+    EXPECT_TRUE((*engine)->PushJsonPadded(std::string_view(padded).substr(0, lines[i].size()),
+                                          100 + i)
+                    .ok());
+  }
+  (*engine)->Flush();
+  EXPECT_EQ(tags, (std::vector<uint64_t>{101, 102}));
+  const EngineStats s = (*engine)->stats();
+  EXPECT_EQ(s.events_in, 4u);
+  EXPECT_EQ(s.events_malformed + s.events_no_timestamp, 2u);
+  EXPECT_EQ(s.alerts, 2u);
+  EXPECT_EQ((*engine)->TakeAlerts().size(), 2u);
+}
+
+TEST(Limits, SampleKeysAreCappedAndReportedAsPartials) {
+  // Every event opens a new key that never completes: without a cap the
+  // sample would hold them all.
+  EngineOptions options;
+  options.max_partials_per_rule = 100;
+  auto engine = Engine::Create(
+      {{.query = R"(sample by process.pid [process where true] [file where true])"}}, options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  for (int i = 0; i < 1000; ++i) {
+    Event e;
+    e.Set("@timestamp", 1000 + i).Set("event.category", "process").Set("process.pid", i);
+    ASSERT_TRUE((*engine)->Push(e).ok());
+  }
+  const EngineStats s = (*engine)->stats();
+  std::cout << "  1000 keys into a cap of 100: " << s.rules[0].partials_live << " live, "
+            << s.rules[0].partials_evicted << " evicted\n";
+  EXPECT_EQ(s.rules[0].partials_live, 100u);
+  EXPECT_EQ(s.rules[0].partials_evicted, 900u);
+  EXPECT_EQ(s.partials_live, 100u);
+}
+
+TEST(Parallel, BadOptionsAreRefused) {
+  EngineOptions options;
+  options.threads = 0;
+  EXPECT_FALSE(Engine::Create({{.query = "process where true"}}, options).ok());
+  options.threads = 2;
+  options.partition_field = "no.such.field";
+  auto engine = Engine::Create({{.query = "process where true"}}, options);
+  ASSERT_FALSE(engine.ok());
+  std::cout << "  " << engine.status().message() << "\n";
+}
+
+}  // namespace
+}  // namespace eql
