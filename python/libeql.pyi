@@ -75,6 +75,13 @@ class RuleStats(TypedDict):
     partials_expired: int
     partials_evicted: int
 
+class SourceStats(TypedDict):
+    """Per data source (engines with a source other than "ecs")."""
+    records: int
+    normalized: int
+    passed_through: int
+    unrecognized: int
+
 class Stats(TypedDict):
     events_in: int
     events_malformed: int
@@ -85,6 +92,7 @@ class Stats(TypedDict):
     partials_live: int
     partials_expired: int
     partials_evicted: int
+    sources: dict[str, SourceStats]
     rules: list[RuleStats]
 
 class RejectedRule(TypedDict):
@@ -102,7 +110,8 @@ class Engine:
         self,
         rules: Rules,
         *,
-        source: Literal["ecs"] = "ecs",
+        source: Literal["ecs", "sysmon", "winsec", "crowdstrike", "mde", "sentinelone",
+                        "auto"] = "ecs",
         batch: bool = False,
         allowed_lateness: Union[int, str] = 0,
         max_partials: int = 1_000_000,

@@ -11,11 +11,13 @@
 // TypeError or OSError here; every entry point is also wrapped by pybind11,
 // which maps a stray std::exception to RuntimeError rather than crashing.
 //
-// Threading: the GIL is released while the engine works (pushing a batch,
-// reading a file, flushing). An Engine is not thread-safe in C++, so each
-// wrapper owns a mutex taken only with the GIL released: a thread holding
-// the mutex never waits for the GIL, so two Python threads sharing an Engine
-// cannot deadlock.
+// Threading: the GIL is released while the engine works on many events
+// (pushing a batch, reading a file, flushing). An Engine is not thread-safe
+// in C++, so each wrapper owns a mutex. No thread ever blocks on the mutex
+// while holding the GIL (it is only try-locked with the GIL held, and waited
+// for with the GIL released), so a thread holding the mutex may take the GIL
+// (to render a dict event, see PrunedEvent) and two Python threads sharing an
+// Engine cannot deadlock.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -23,6 +25,7 @@
 #include <cmath>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -36,6 +39,8 @@
 #include "eql/event.hpp"
 #include "eql/reader.hpp"
 #include "eql/rules.hpp"
+#include "io/json_projector.hpp"
+#include "io/record.hpp"
 #include "syntax/parse.hpp"
 
 namespace py = pybind11;
@@ -60,6 +65,30 @@ std::string JsonDumps(py::handle obj) {
   return dumps(obj, py::arg("separators") = py::make_tuple(",", ":"),
                py::arg("ensure_ascii") = false, py::arg("allow_nan") = false)
       .cast<std::string>();
+}
+
+// The compact JSON text of a dict event, exactly as json.dumps(separators=
+// (",", ":"), ensure_ascii=False, allow_nan=False) writes it: an alert shows
+// the event as it was given. Caller holds the GIL.
+std::string RenderJson(py::handle obj) {
+  static py::handle encode =
+      py::object(py::module_::import("json")
+                     .attr("JSONEncoder")(py::arg("separators") = py::make_tuple(",", ":"),
+                                          py::arg("ensure_ascii") = false,
+                                          py::arg("allow_nan") = false)
+                     .attr("encode"))
+          .release();
+  PyObject* text = PyObject_CallOneArg(encode.ptr(), obj.ptr());
+  if (text == nullptr) throw py::error_already_set();
+  Py_ssize_t size = 0;
+  const char* data = PyUnicode_AsUTF8AndSize(text, &size);
+  if (data == nullptr) {
+    Py_DECREF(text);
+    throw py::error_already_set();
+  }
+  std::string out(data, static_cast<size_t>(size));
+  Py_DECREF(text);
+  return out;
 }
 
 py::dict DiagnosticDict(const eql::Diagnostic& d) {
@@ -123,110 +152,198 @@ PyQuery ParseQuery(const std::string& query) {
   return q;
 }
 
-// ---------------------------------------------------------- dict -> Event
+// ------------------------------------------------------- dict -> record
 
 // Deeper than this is malformed, as Event::FromJson rejects it (and the
 // recursion below must not exhaust the C stack).
 constexpr int kMaxNesting = 1024;
 
-eql::Event::Value ToValue(py::handle obj, int depth) {
-  using Value = eql::Event::Value;
+// Checks that `obj` can be an event value (what json.dumps can write and the
+// engine can read) without converting it: the members of a dict event that
+// no rule reads, and dicts pushed as JSON text.
+void Validate(py::handle obj, int depth) {
   if (depth > kMaxNesting) RaiseEventError("event nested deeper than 1024 levels");
-  if (obj.is_none()) return Value(nullptr);
-  if (PyBool_Check(obj.ptr())) return Value(obj.ptr() == Py_True);
-  if (PyLong_Check(obj.ptr())) {
-    int overflow = 0;
-    long long v = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
-    if (overflow == 0) {
-      if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
-      return Value(static_cast<int64_t>(v));
-    }
-    // Beyond int64: a double, as the JSON reader keeps such integers.
-    double d = PyLong_AsDouble(obj.ptr());
-    if (d == -1.0 && PyErr_Occurred()) {
+  PyObject* o = obj.ptr();
+  if (o == Py_None || PyBool_Check(o)) return;
+  if (PyUnicode_Check(o)) {
+    // Only strings that are not ASCII can hold a lone surrogate.
+    if (PyUnicode_IS_ASCII(o)) return;
+    if (PyUnicode_AsUTF8AndSize(o, nullptr) == nullptr) {
       PyErr_Clear();
-      RaiseEventError("integer too large for an event value");
-    }
-    return Value(d);
-  }
-  if (PyFloat_Check(obj.ptr())) {
-    double d = PyFloat_AS_DOUBLE(obj.ptr());
-    if (!std::isfinite(d)) RaiseEventError("NaN and infinity are not JSON values");
-    return Value(d);
-  }
-  if (PyUnicode_Check(obj.ptr())) {
-    Py_ssize_t size = 0;
-    const char* data = PyUnicode_AsUTF8AndSize(obj.ptr(), &size);
-    if (data == nullptr) {
-      PyErr_Clear();  // lone surrogates: not encodable as UTF-8
       RaiseEventError("string is not valid Unicode (lone surrogate)");
     }
-    return Value(std::string_view(data, static_cast<size_t>(size)));
+    return;
   }
-  if (PyList_Check(obj.ptr()) || PyTuple_Check(obj.ptr())) {
-    std::vector<Value> items;
-    py::sequence seq = py::reinterpret_borrow<py::sequence>(obj);
-    items.reserve(seq.size());
-    for (py::handle item : seq) items.push_back(ToValue(item, depth + 1));
-    return Value::Array(std::move(items));
+  if (PyLong_Check(o)) return;  // any size (the rules read one beyond int64 as a double)
+  if (PyFloat_Check(o)) {
+    if (!std::isfinite(PyFloat_AS_DOUBLE(o))) RaiseEventError("NaN and infinity are not JSON values");
+    return;
   }
-  if (PyDict_Check(obj.ptr())) {
-    Value out = Value::Object();
-    py::dict d = py::reinterpret_borrow<py::dict>(obj);
-    out.keys.reserve(d.size());
-    out.items.reserve(d.size());
-    for (auto [key, value] : d) {
-      if (!PyUnicode_Check(key.ptr())) {
-        RaiseEventError("event keys must be str, not " +
-                        std::string(Py_TYPE(key.ptr())->tp_name));
+  if (PyList_Check(o) || PyTuple_Check(o)) {
+    PyObject* seq = o;
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject** items = PySequence_Fast_ITEMS(seq);
+    for (Py_ssize_t i = 0; i < n; ++i) Validate(items[i], depth + 1);
+    return;
+  }
+  if (PyDict_Check(o)) {
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(o, &pos, &key, &value)) {
+      if (!PyUnicode_Check(key)) {
+        RaiseEventError("event keys must be str, not " + std::string(Py_TYPE(key)->tp_name));
       }
-      // A dict's keys are unique, so members are appended without lookup.
-      out.keys.push_back(key.cast<std::string>());
-      out.items.push_back(ToValue(value, depth + 1));
+      Validate(key, depth + 1);
+      Validate(value, depth + 1);
     }
-    return out;
+    return;
   }
-  RaiseEventError(std::string("unsupported value type in event: ") + Py_TYPE(obj.ptr())->tp_name);
+  RaiseEventError(std::string("unsupported value type in event: ") + Py_TYPE(o)->tp_name);
 }
 
-// One event ready to push without the GIL: built, or JSON text.
+// A dict's key as UTF-8 (a view into the str's cached UTF-8).
+std::string_view KeyText(PyObject* key) {
+  if (!PyUnicode_Check(key)) {
+    RaiseEventError("event keys must be str, not " + std::string(Py_TYPE(key)->tp_name));
+  }
+  Py_ssize_t size = 0;
+  const char* data = PyUnicode_AsUTF8AndSize(key, &size);
+  if (data == nullptr) {
+    PyErr_Clear();
+    RaiseEventError("string is not valid Unicode (lone surrogate)");
+  }
+  return {data, static_cast<size_t>(size)};
+}
+
+// Projects a dict event straight into the engine's record form: only the
+// members on a path some rule reads (the engine's field trie) are looked at
+// beyond their key, with the JSON projector's rules (nested objects and
+// dotted keys both lead on; arrays are flattened; an array of objects gives
+// its members' values; strings over the limit are cut). The other members
+// are only validated, so a dict that is not an event fails as before.
+class DictProjector {
+ public:
+  DictProjector(const eql::io::FieldRegistry& fields, uint64_t max_values,
+                uint64_t max_string_bytes)
+      : fields_(fields), max_values_(max_values), max_string_bytes_(max_string_bytes) {}
+
+  void Project(PyObject* dict, eql::io::Record& out) {
+    out.Clear(fields_.size());
+    values_ = 0;
+    Object(dict, fields_.root(), out, 0);
+  }
+
+ private:
+  using Node = eql::io::FieldRegistry::PathNode;
+
+  void Object(PyObject* obj, const Node& at, eql::io::Record& out, int depth) {
+    if (depth > kMaxNesting) RaiseEventError("event nested deeper than 1024 levels");
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(obj, &pos, &key, &value)) {
+      const Node* next = fields_.Child(at, KeyText(key));
+      if (next == nullptr) {
+        Validate(value, depth + 1);
+      } else {
+        Member(value, *next, out, depth + 1);
+      }
+    }
+  }
+
+  void Member(PyObject* value, const Node& at, eql::io::Record& out, int depth) {
+    if (depth > kMaxNesting) RaiseEventError("event nested deeper than 1024 levels");
+    const bool is_field = at.field >= 0;
+    const auto id = static_cast<eql::io::FieldId>(is_field ? at.field : 0);
+    if (PyDict_Check(value)) {
+      if (at.is_prefix()) {
+        Object(value, at, out, depth);
+      } else {
+        Validate(value, depth);
+      }
+      return;
+    }
+    if (PyList_Check(value) || PyTuple_Check(value)) {
+      if (is_field) out.MarkPresent(id);
+      const Py_ssize_t n = PySequence_Fast_GET_SIZE(value);
+      PyObject** items = PySequence_Fast_ITEMS(value);
+      for (Py_ssize_t i = 0; i < n; ++i) Member(items[i], at, out, depth + 1);
+      return;
+    }
+    if (!is_field) {
+      Validate(value, depth);  // a scalar where only longer paths are read
+      return;
+    }
+    if (++values_ > max_values_) {
+      RaiseEventError("event has more than " + std::to_string(max_values_) +
+                      " values in the fields the rules read (max_event_values)");
+    }
+    if (value == Py_None) {
+      out.AddNull(id);
+    } else if (PyBool_Check(value)) {
+      out.AddBool(id, value == Py_True);
+    } else if (PyLong_Check(value)) {
+      int overflow = 0;
+      long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+      if (overflow == 0) {
+        if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+        out.AddInt(id, static_cast<int64_t>(v));
+      } else {
+        // Beyond int64: a double, as the JSON reader keeps such integers.
+        double d = PyLong_AsDouble(value);
+        if (d == -1.0 && PyErr_Occurred()) {
+          PyErr_Clear();
+          RaiseEventError("integer too large for an event value");
+        }
+        out.AddDouble(id, d);
+      }
+    } else if (PyFloat_Check(value)) {
+      double d = PyFloat_AS_DOUBLE(value);
+      if (!std::isfinite(d)) RaiseEventError("NaN and infinity are not JSON values");
+      out.AddDouble(id, d);
+    } else if (PyUnicode_Check(value)) {
+      std::string_view text = KeyText(value);
+      if (text.size() > max_string_bytes_) {
+        text = eql::io::JsonProjector::CutUtf8(text, max_string_bytes_);
+      }
+      out.AddString(id, text);
+    } else {
+      RaiseEventError(std::string("unsupported value type in event: ") + Py_TYPE(value)->tp_name);
+    }
+  }
+
+  const eql::io::FieldRegistry& fields_;
+  uint64_t max_values_;
+  uint64_t max_string_bytes_;
+  uint64_t values_ = 0;
+};
+
+// One event ready to push without the GIL: projected (with the dict kept to
+// render it), or JSON text.
 struct PendingEvent {
-  std::optional<eql::Event> event;
   std::string json;
+  eql::io::Record record;
+  py::object dict;  // set for a projected event; released with the GIL held
 };
 
 // Converts a push() argument. Raises TypeError for what is not an event at
 // all, EventError for a dict that cannot be an event.
-PendingEvent ToPending(py::handle obj) {
+PendingEvent ToPending(py::handle obj, DictProjector* prune) {
   PendingEvent out;
+  if (PyDict_Check(obj.ptr()) && prune != nullptr) {
+    // Dotted keys need nothing special: the projection follows them as the
+    // JSON projector does, and the dict renders them as written.
+    prune->Project(obj.ptr(), out.record);
+    out.dict = py::reinterpret_borrow<py::object>(obj);
+    return out;
+  }
   if (PyDict_Check(obj.ptr())) {
-    py::dict d = py::reinterpret_borrow<py::dict>(obj);
-    bool plain_keys = true;
-    for (auto [key, value] : d) {
-      (void)value;
-      if (!PyUnicode_Check(key.ptr())) {
-        RaiseEventError("event keys must be str, not " +
-                        std::string(Py_TYPE(key.ptr())->tp_name));
-      }
-      std::string k = key.cast<std::string>();
-      if (k.empty() || k.find('.') != std::string::npos) plain_keys = false;
+    // Another source's record: the normalizer reads JSON text.
+    Validate(obj, 0);  // the same errors as the direct path
+    try {
+      out.json = JsonDumps(obj);
+    } catch (py::error_already_set& e) {
+      RaiseEventError(std::string("event is not JSON-serializable: ") + e.what());
     }
-    if (!plain_keys) {
-      // Event::Set splits a key at '.', so {"process.name": x} would become
-      // nested; as JSON text the key stays as written, exactly as push(str).
-      ToValue(obj, 0);  // same validation errors as the direct path
-      try {
-        out.json = JsonDumps(obj);
-      } catch (py::error_already_set& e) {
-        RaiseEventError(std::string("event is not JSON-serializable: ") + e.what());
-      }
-      return out;
-    }
-    eql::Event event;
-    for (auto [key, value] : d) {
-      event.Set(key.cast<std::string>(), ToValue(value, 1));
-    }
-    out.event = std::move(event);
     return out;
   }
   if (PyUnicode_Check(obj.ptr())) {
@@ -344,11 +461,6 @@ class PyEngine {
            uint64_t max_partials, uint64_t max_partials_total, std::string timestamp_field,
            std::string category_field, std::optional<std::string> tiebreaker_field,
            std::string late_policy, uint64_t max_event_bytes) {
-    if (source != "ecs") {
-      // Only ECS events are read in this build; other source normalizers
-      // (libeql/sources/) would add names here.
-      throw py::value_error("unknown source \"" + source + "\": supported sources are \"ecs\"");
-    }
     std::vector<eql::Rule> list;
     if (py::isinstance<py::str>(rules) || py::isinstance<py::dict>(rules)) {
       list.push_back(ToRule(rules, 0));
@@ -370,6 +482,10 @@ class PyEngine {
     else throw py::value_error("late_policy must be \"drop\" or \"process\"");
     options.max_event_bytes = max_event_bytes;
     max_event_bytes_ = max_event_bytes;
+    // Records of another source are normalized from their JSON text (dicts
+    // are dumped); unknown names are refused by Engine::Create.
+    const bool ecs_ = source == "ecs";
+    options.source = std::move(source);
 
     // Compiling a large rule set takes a while: let other threads run.
     std::optional<absl::StatusOr<std::unique_ptr<eql::Engine>>> created;
@@ -379,6 +495,11 @@ class PyEngine {
     }
     if (!created->ok()) throw py::value_error(std::string(created->status().message()));
     engine_ = std::move(**created);
+    if (ecs_) {
+      projector_ = std::make_unique<DictProjector>(engine_->field_registry(),
+                                                   options.max_event_values,
+                                                   options.max_string_bytes);
+    }
     const auto& rejected = engine_->rejected_rules();
     if (!rejected.empty() && rejected.size() == engine_->rules().size()) {
       const auto& first = rejected.front();
@@ -421,9 +542,10 @@ class PyEngine {
 
   // push(): one event; the alerts it completed.
   py::list Push(py::handle event) {
+    if (projector_ && PyDict_Check(event.ptr())) return PushDict(event);
     PendingEvent pending;
     try {
-      pending = ToPending(event);
+      pending = ToPending(event, prune());
     } catch (py::error_already_set& e) {
       if (e.matches(g_event_error)) CountRejected(1);
       throw;
@@ -436,6 +558,36 @@ class PyEngine {
       status = PushOne(pending);
       alerts = TakeAlertJson();
     }
+    return Finish(status, std::move(alerts));
+  }
+
+  // push(dict) with source "ecs": the dict is projected into the engine's
+  // record form (DictProjector) and pushed with the GIL held: one event is
+  // quick, and rendering the dict for an alert or a partial needs the GIL.
+  // The mutex is only try-locked while the GIL is held (see the top).
+  py::list PushDict(py::handle dict) {
+    absl::Status status;
+    std::vector<std::string> alerts;
+    {
+      std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
+      if (!lock.owns_lock()) {
+        py::gil_scoped_release release;
+        lock.lock();
+      }
+      try {
+        projector_->Project(dict.ptr(), scratch_);
+      } catch (py::error_already_set& e) {
+        if (e.matches(g_event_error)) ++not_pushed_malformed_;
+        throw;
+      }
+      const std::function<std::string()> render = [&] { return RenderDict(dict, false); };
+      status = engine_->PushRecord(scratch_, render);
+      alerts = TakeAlertJson();
+    }
+    return Finish(status, std::move(alerts));
+  }
+
+  py::list Finish(const absl::Status& status, std::vector<std::string> alerts) {
     // Alerts completed before the malformed event arrived are not lost: they
     // stay queued and come with the next push or flush.
     if (!status.ok()) {
@@ -477,6 +629,16 @@ class PyEngine {
     d["partials_live"] = s.partials_live;
     d["partials_expired"] = s.partials_expired;
     d["partials_evicted"] = s.partials_evicted;
+    py::dict sources;
+    for (const auto& c : s.sources) {
+      py::dict sd;
+      sd["records"] = c.records;
+      sd["normalized"] = c.normalized;
+      sd["passed_through"] = c.passed_through;
+      sd["unrecognized"] = c.unrecognized;
+      sources[py::str(c.source)] = sd;
+    }
+    d["sources"] = sources;
     py::list rules;
     for (size_t i = 0; i < s.rules.size(); ++i) {
       const auto& r = s.rules[i];
@@ -495,8 +657,29 @@ class PyEngine {
   }
 
   // Used by the iterators below; the caller holds mu_ and not the GIL.
-  absl::Status PushOne(const PendingEvent& e) {
-    return e.event ? engine_->Push(*e.event) : engine_->PushJson(e.json);
+  absl::Status PushOne(PendingEvent& e) {
+    if (e.dict) {
+      const std::function<std::string()> render = [&] { return RenderDict(e.dict, true); };
+      return engine_->PushRecord(e.record, render);
+    }
+    return engine_->PushJson(e.json);
+  }
+  // The fields a dict is pruned to; null when dicts must be pushed as JSON
+  // text (a source other than ECS: the normalizer reads the record's text).
+  DictProjector* prune() { return projector_.get(); }
+  // The text of a pruned event, for the engine (which calls it at most once
+  // per event, only for an alert or a partial). `acquire`: the caller does
+  // not hold the GIL. Never throws into the engine: the dict was validated,
+  // so encoding cannot fail short of a broken dict subclass, which renders
+  // as an empty object.
+  static std::string RenderDict(py::handle dict, bool acquire) {
+    std::optional<py::gil_scoped_acquire> gil;
+    if (acquire) gil.emplace();
+    try {
+      return RenderJson(dict);
+    } catch (py::error_already_set&) {
+      return "{}";
+    }
   }
   absl::Status PushPadded(std::string_view json) { return engine_->PushJsonPadded(json); }
   void FlushLocked() { engine_->Flush(); }
@@ -528,6 +711,9 @@ class PyEngine {
   uint64_t not_pushed_malformed_ = 0;
   uint64_t max_event_bytes_ = 16 << 20;
   std::vector<std::string> requeued_;  // alerts held back by a failed push()
+  // Source "ecs" only: projects dicts against the engine's fields.
+  std::unique_ptr<DictProjector> projector_;
+  eql::io::Record scratch_;  // push(dict)'s projection; used under mu_
 
 };
 
@@ -608,7 +794,7 @@ class PushManyIterator : AlertQueue {
       // or bytes at all) is counted and skipped like malformed text: raising
       // here would also lose the events already converted in this chunk.
       try {
-        batch.push_back(ToPending(item));
+        batch.push_back(ToPending(item, engine_->prune()));
         positions.push_back(position);
       } catch (py::error_already_set& e) {
         if (!e.matches(g_event_error)) throw;
@@ -854,7 +1040,10 @@ PYBIND11_MODULE(libeql, m) {
                        "  rule and overall; evictions are counted in stats.\n"
                        "timestamp_field ('' for none: order by arrival), category_field,\n"
                        "  tiebreaker_field (None: ties in time keep arrival order).\n"
-                       "source: the event schema; 'ecs' is the only one in this build.\n\n"
+                       "source: what the events are: 'ecs' (default), 'sysmon', 'winsec',\n"
+                       "  'crowdstrike', 'mde', 'sentinelone' or 'auto' (docs/sources.md). Records\n"
+                       "  of another source are normalized to ECS; their alerts carry the ECS\n"
+                       "  event with the record's JSON text in event.original.\n\n"
                        "A rule that does not compile is skipped and listed in `rejected`; the\n"
                        "constructor raises EqlSyntaxError only when every rule is rejected,\n"
                        "ValueError for invalid options, TypeError for wrongly typed arguments.\n\n"
@@ -874,8 +1063,9 @@ PYBIND11_MODULE(libeql, m) {
            py::arg("max_event_bytes") = uint64_t{16} << 20)
       .def("push", &PyEngine::Push, py::arg("event"),
            "push(event) -> list[dict]\n\n"
-           "Pushes one event: a dict (converted directly, no JSON text involved) or\n"
-           "JSON text as str or bytes. Returns the alerts this push completed (in\n"
+           "Pushes one event: a dict (only the members some rule reads are\n"
+           "converted; the dict is rendered as JSON only for an alert, which shows it\n"
+           "as given) or JSON text as str or bytes. Returns the alerts this push completed (in\n"
            "batch mode, none until flush()). Raises EventError for a malformed\n"
            "event (it is counted in stats and the engine stays usable) and\n"
            "TypeError for an argument that is not a dict, str or bytes.")
@@ -907,9 +1097,11 @@ PYBIND11_MODULE(libeql, m) {
       .def_property_readonly("stats", &PyEngine::Stats,
                              "Counters as a dict: events_in, events_malformed,\n"
                              "events_no_timestamp, events_late, events_processed, alerts,\n"
-                             "partials_live, partials_expired, partials_evicted, and rules: one\n"
-                             "dict per rule (name, alerts, partials_live, partials_created,\n"
-                             "partials_completed, partials_expired, partials_evicted).")
+                             "partials_live, partials_expired, partials_evicted; sources: per\n"
+                             "data source (not for source='ecs') a dict of records, normalized,\n"
+                             "passed_through, unrecognized; and rules: one dict per rule (name,\n"
+                             "alerts, partials_live, partials_created, partials_completed,\n"
+                             "partials_expired, partials_evicted).")
       .def_property_readonly("rejected", &PyEngine::Rejected,
                              "Rules that did not compile: a list of dicts with index (into the\n"
                              "rules given), name, query and diagnostics (dicts with line,\n"

@@ -3,13 +3,18 @@
 // `auto` detection, and the real Sysmon samples under EQL_SHARED_DIR.
 #include "eql/sources.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <span>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "io/json_projector.hpp"
+#include "io/record.hpp"
+#include "sources/tables.hpp"
 
 namespace eql {
 namespace {
@@ -345,6 +350,134 @@ TEST(Auto, PicksSourcesAndRejectsUnknown) {
   uint64_t unrecognized = 0;
   for (auto& [name, st] : n->Stats()) unrecognized += st.unrecognized;
   EXPECT_EQ(unrecognized, 4u);
+}
+
+}  // namespace
+}  // namespace eql
+
+namespace eql {
+namespace {
+
+// NormalizeInto()'s fast path against the reference: Normalize() then the
+// builder-event projector, for every record of the data files (and the real
+// Sysmon samples), with three field sets: every field the tables write, the
+// seed rules' fields, and one that reads a whole object (which must fall
+// back to the event).
+std::vector<std::string> AllRecords() {
+  std::vector<std::string> out;
+  std::vector<std::filesystem::path> files;
+  for (const char* sub : {"", "nodejs"})
+    for (const auto& f :
+         std::filesystem::directory_iterator(std::string(EQL_SOURCE_DIR) + "/tests/sources/data/" + sub))
+      if (f.path().extension() == ".ndjson" && f.path().filename() != "unknown.ndjson")
+        files.push_back(f.path());
+  std::filesystem::path real = std::filesystem::path(EQL_SHARED_DIR) / "samples" / "sysmon-node";
+  if (std::filesystem::exists(real))
+    for (const auto& f : std::filesystem::directory_iterator(real))
+      if (f.path().extension() == ".ndjson") files.push_back(f.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files)
+    for (std::string& line : ReadLines(f.string())) out.push_back(std::move(line));
+  return out;
+}
+
+std::string Dump(const io::Record& r, const io::FieldRegistry& fields) {
+  std::string out;
+  for (io::FieldId id = 0; id < fields.size(); ++id) {
+    if (!r.Present(id)) continue;
+    out += fields.Name(id) + "=[";
+    for (io::Scalar v : r.Get(id)) out += v.ToJson() + ",";
+    out += "] ";
+  }
+  return out;
+}
+
+void CheckFastPath(const std::vector<std::string>& field_names, bool expect_fast) {
+  io::FieldRegistry fields;
+  for (const std::string& f : field_names) fields.Intern(f);
+  io::JsonProjector projector(fields);
+  auto fast = *SourceNormalizer::Create("auto");
+  auto slow = *SourceNormalizer::Create("auto");
+  int projected_count = 0;
+  for (const std::string& line : AllRecords()) {
+    io::Record got, want;
+    Event event, reference;
+    bool projected = false;
+    ASSERT_TRUE(fast->NormalizeInto(line, fields, {}, got, event, projected).ok()) << line;
+    ASSERT_TRUE(slow->Normalize(line, reference).ok()) << line;
+    EXPECT_EQ(fast->last_source(), slow->last_source());
+    if (!projected) {
+      EXPECT_EQ(event.ToJson(), reference.ToJson()) << line;
+      continue;
+    }
+    ++projected_count;
+    ASSERT_TRUE(projector.Project(reference, want).ok());
+    EXPECT_EQ(Dump(got, fields), Dump(want, fields)) << line;
+    Event full;
+    fast->LastEvent(full);
+    EXPECT_EQ(full.ToJson(), reference.ToJson()) << line;
+  }
+  std::printf("  %zu fields: %d records projected directly\n", field_names.size(), projected_count);
+  if (expect_fast) {
+    EXPECT_GE(projected_count, 40);
+  } else {
+    EXPECT_EQ(projected_count, 0);
+  }
+  // The counters are those of Normalize().
+  auto a = fast->Stats(), b = slow->Stats();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].first, b[i].first);
+    EXPECT_EQ(a[i].second.records, b[i].second.records) << a[i].first;
+    EXPECT_EQ(a[i].second.normalized, b[i].second.normalized) << a[i].first;
+    EXPECT_EQ(a[i].second.passed_through, b[i].second.passed_through) << a[i].first;
+  }
+}
+
+TEST(NormalizeInto, SameRecordAsNormalizeThenProject) {
+  std::printf("checks: the direct projection equals Normalize() + projector, field for field\n");
+  std::vector<std::string> every = {"@timestamp", "event.original"};
+  for (auto table : {std::span<const sources::Rule>(sources::kSysmonProcess),
+                     std::span<const sources::Rule>(sources::kWinsecProcess),
+                     std::span<const sources::Rule>(sources::kCrowdStrikeProcess),
+                     std::span<const sources::Rule>(sources::kMdeProcess),
+                     std::span<const sources::Rule>(sources::kSentinelOneProcess)})
+    for (const auto& r : table) every.emplace_back(r.to);
+  std::sort(every.begin(), every.end());
+  every.erase(std::unique(every.begin(), every.end()), every.end());
+  every.erase(std::remove(every.begin(), every.end(), "event.original"), every.end());
+  CheckFastPath(every, true);
+  CheckFastPath({"@timestamp", "event.category", "event.type", "event.action", "host.id",
+                 "host.os.type", "process.name", "process.args", "process.entity_id",
+                 "process.executable", "process.command_line", "process.parent.name",
+                 "process.parent.entity_id", "process.pe.original_file_name",
+                 "process.code_signature.subject_name"},
+                true);
+  // A rule reading the whole `process` object: the event is needed.
+  CheckFastPath({"@timestamp", "event.category", "process"}, false);
+}
+
+TEST(NormalizeInto, EventOriginalAndLimits) {
+  std::printf("checks: event.original is the record text; long strings are cut\n");
+  io::FieldRegistry fields;
+  io::FieldId original = fields.Intern("event.original");
+  io::FieldId cl = fields.Intern("process.command_line");
+  io::FieldId args = fields.Intern("process.args");
+  auto n = *SourceNormalizer::Create("sysmon");
+  const std::string line = ReadLines(Data("sysmon_winlogbeat.ndjson"))[0];
+  io::Record r;
+  Event e;
+  bool projected = false;
+  ASSERT_TRUE(n->NormalizeInto(line, fields, {.max_values = 100, .max_string_bytes = 8}, r, e,
+                               projected)
+                  .ok());
+  ASSERT_TRUE(projected);
+  EXPECT_EQ(r.Get(original).front().s, line.substr(0, 8));
+  EXPECT_EQ(r.Get(cl).front().s, "node.exe");
+  EXPECT_EQ(r.Get(args).size(), 3u);
+  ASSERT_FALSE(n->NormalizeInto(line, fields, {.max_values = 3, .max_string_bytes = 100}, r, e,
+                                projected)
+                   .ok());
 }
 
 }  // namespace
