@@ -23,7 +23,8 @@ constexpr size_t kChunkBytes = 8 << 20;
 uint64_t HashScalar(const io::Scalar& v) {
   switch (v.type) {
     case io::Scalar::Type::kString:
-      return absl::Hash<runtime::KeyValue>()(runtime::KeyValue(std::string(v.s)));
+      // Equal strings, equal bytes: no need to build the KeyValue.
+      return absl::Hash<std::string_view>()(v.s);
     case io::Scalar::Type::kInt:
       return absl::Hash<runtime::KeyValue>()(runtime::KeyValue(v.i));
     case io::Scalar::Type::kDouble:
@@ -178,6 +179,7 @@ absl::StatusOr<std::unique_ptr<ParallelRunner>> ParallelRunner::Create(
     runner->global_.push_back(std::move(*global));
   }
   runner->reorders_ = ShardAccess::Reorders(*runner->partitioned_[0]);
+  runner->has_global_ = runner->global_rules_ > 0;
   runner->prepared_.resize(kChunkEvents);
   runner->items_.reserve(kChunkEvents);
   for (size_t w = 1; w < n; ++w) {
@@ -252,7 +254,9 @@ void ParallelRunner::RunChunk() {
     for (size_t i = w; i < count; i += n) {
       PreparedEvent& e = prepared_[i];
       const Item& item = items_[i];
-      e.status = ShardAccess::Prepare(*partitioned_[w], std::string_view(text_).substr(item.offset, item.size), e);
+      e.ingest_status = absl::OkStatus();
+      e.status = ShardAccess::Prepare(
+          *partitioned_[w], std::string_view(text_).substr(item.offset, item.size), e);
       if (!e.status.ok()) continue;
       if (!partition_field_) {
         e.partition = static_cast<uint32_t>((base + i) % n);
@@ -271,33 +275,35 @@ void ParallelRunner::RunChunk() {
   std::function<void(size_t)> run = [&](size_t w) {
     Engine* global = global_[w].get();
     Engine& part = *partitioned_[w];
-    io::Record copy;
     for (size_t i = 0; i < count; ++i) {
       PreparedEvent& e = prepared_[i];
       if (!e.status.ok()) continue;
       const Item& item = items_[i];
       std::string_view json = std::string_view(text_).substr(item.offset, item.size);
       const bool mine = e.partition == w;
-      if (global != nullptr) {
-        if (mine && reorders_) {
-          // The reorder stage keeps (moves) the record: the partitioned
-          // shard needs its own.
-          PreparedEvent twin;
-          twin.record = e.record;
-          twin.has_normalized = e.has_normalized;
-          if (e.has_normalized) twin.normalized = e.normalized;
-          (void)ShardAccess::Ingest(*global, twin, json);
-        } else {
-          (void)ShardAccess::Ingest(*global, e, json);
-        }
-      }
-      if (mine) e.status = ShardAccess::Ingest(part, e, json);
+      // A reorder stage keeps (moves) the record it is given, and with global
+      // shards other threads read this event too: then each shard takes a
+      // copy. Otherwise the shards only read it.
+      const bool copy = reorders_ && has_global_;
+      auto ingest = [&](Engine& shard) {
+        if (!copy) return ShardAccess::Ingest(shard, e, json);
+        PreparedEvent twin;
+        twin.record = e.record;
+        twin.has_normalized = e.has_normalized;
+        if (e.has_normalized) twin.normalized = e.normalized;
+        return ShardAccess::Ingest(shard, twin, json);
+      };
+      if (global != nullptr) (void)ingest(*global);
+      // Only the owner writes the result; every thread reads `status`.
+      if (mine) e.ingest_status = ingest(part);
     }
   };
   RunOnAll(run);
   // 3. On the calling thread: errors in arrival order, then the alerts.
   for (size_t i = 0; i < count; ++i) {
-    if (!prepared_[i].status.ok() && error_sink_) error_sink_(items_[i].tag, prepared_[i].status);
+    const PreparedEvent& e = prepared_[i];
+    const absl::Status& error = e.status.ok() ? e.ingest_status : e.status;
+    if (!error.ok() && error_sink_) error_sink_(items_[i].tag, error);
   }
   items_.clear();
   text_.clear();

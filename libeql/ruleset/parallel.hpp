@@ -87,6 +87,7 @@ class ParallelRunner {
   std::vector<std::unique_ptr<Engine>> partitioned_;  // one per thread
   std::vector<std::unique_ptr<Engine>> global_;       // one per thread, may be null
   bool reorders_ = false;
+  bool has_global_ = false;
 
   std::string text_;  // the chunk's events, each followed by padding
   std::vector<Item> items_;

@@ -25,7 +25,8 @@ struct PreparedEvent {
   io::Record record;
   Event normalized;  //!< the ECS event, when the engine normalizes a source
   bool has_normalized = false;
-  absl::Status status;
+  absl::Status status;         //!< of the projection (written in phase 1)
+  absl::Status ingest_status;  //!< of the rules' run, by the owning thread
   uint32_t partition = 0;
 };
 

@@ -157,6 +157,15 @@ TEST(Parallel, CorpusGivesTheAlertsOfOneThread) {
             << " with 3\n";
   EXPECT_GT(one.alerts.size(), 300u);
   ExpectSame(one, three, *rules);
+  // With a reorder stage the pack's whole-running rules get copies.
+  options.threads = 1;
+  options.allowed_lateness_ms = 2000;
+  const Outcome late_one = RunEvents(*rules, events, options);
+  options.threads = 2;
+  const Outcome late_two = RunEvents(*rules, events, options);
+  std::cout << "  with 2 s of lateness: " << late_one.alerts.size() << " alerts with 1 thread, "
+            << late_two.alerts.size() << " with 2\n";
+  ExpectSame(late_one, late_two, *rules);
 }
 
 TEST(Parallel, HeadPipesAndUnkeyedSequencesRunWholeOnOneThread) {
@@ -167,14 +176,21 @@ TEST(Parallel, HeadPipesAndUnkeyedSequencesRunWholeOnOneThread) {
       {.query = R"(sequence by process.entity_id [process where true] [process where true])",
        .name = "other key"}};
   const std::vector<Event> events = SeedStream(30, 5);
-  EngineOptions options;
-  const Outcome one = RunEvents(rules, events, options);
-  options.threads = 2;
-  options.partition_field = "process.name";  // read by the event query only
-  const Outcome two = RunEvents(rules, events, options);
-  std::cout << "  head, unkeyed and other-key rules: " << one.alerts.size() << " alerts\n";
-  EXPECT_EQ(one.stats.rules[0].alerts, 3u);
-  ExpectSame(one, two, rules);
+  // Streaming, with a reorder stage, and in batch: the rules that run whole
+  // see every event, the partitioned shard its own, from the same records.
+  for (int mode = 0; mode < 3; ++mode) {
+    EngineOptions options;
+    options.allowed_lateness_ms = mode == 1 ? 500 : 0;
+    options.batch = mode == 2;
+    const Outcome one = RunEvents(rules, events, options);
+    options.threads = 2;
+    options.partition_field = "process.name";  // read by the event query only
+    const Outcome two = RunEvents(rules, events, options);
+    std::cout << "  head, unkeyed and other-key rules, mode " << mode << ": "
+              << one.alerts.size() << " alerts\n";
+    EXPECT_EQ(one.stats.rules[0].alerts, 3u);
+    ExpectSame(one, two, rules);
+  }
 }
 
 TEST(Parallel, MalformedEventsReachTheErrorCallbackWithTheirTag) {
