@@ -54,6 +54,9 @@ enum class LatePolicy : uint8_t {
   kProcess,  //!< count it and process it at once, out of order
 };
 
+//! How an Engine reads events and what it may hold. The defaults read ECS
+//! events as Elastic's integrations write them, streaming, with no wait for
+//! out-of-order events and generous caps.
 struct EngineOptions {
   std::string category_field = "event.category";
   //! Empty: events carry no time; they are ordered by arrival (sample
@@ -168,6 +171,9 @@ struct RejectedRule {
   std::vector<Diagnostic> diagnostics;
 };
 
+//! One rule's counters (EngineStats::rules[i] is rule i of Create()).
+//! Partials are a sequence's partial matches, or a sample's join keys still
+//! waiting for a filter; event queries have none.
 struct RuleStats {
   uint64_t alerts = 0;
   uint64_t partials_live = 0;
@@ -177,6 +183,11 @@ struct RuleStats {
   uint64_t partials_evicted = 0;
 };
 
+//! The engine's counters, read with Engine::stats() (a copy: it does not
+//! change afterwards). Every event pushed is counted in events_in, then
+//! either reaches the rules (events_processed) or is rejected (malformed,
+//! no_timestamp, time_out_of_range) or dropped as late; a late event that is
+//! processed anyway (LatePolicy::kProcess) counts as late and processed.
 struct EngineStats {
   uint64_t events_in = 0;         //!< events pushed
   uint64_t events_malformed = 0;  //!< rejected: bad JSON, too large, ...
