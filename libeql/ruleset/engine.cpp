@@ -440,12 +440,16 @@ void Engine::Impl::AdvanceOperators(int64_t ts, bool force) {
 }
 
 void Engine::Impl::CountPartials(uint32_t r) {
+  // A sample's partials are its join keys waiting for their filters.
   CompiledRule& rule = *compiled[r];
-  const uint64_t live = rule.sequence->counters().partials_live;
+  const uint64_t live = rule.sequence ? rule.sequence->counters().partials_live
+                                      : rule.sample->counters().keys_live;
   partials_total = partials_total - rule.live_seen + live;
   rule.live_seen = live;
   if (partials_total <= options.max_partials_total) return;
-  const uint64_t evicted = rule.sequence->EvictOldest(partials_total - options.max_partials_total);
+  const uint64_t excess = partials_total - options.max_partials_total;
+  const uint64_t evicted = rule.sequence ? rule.sequence->EvictOldest(excess)
+                                         : rule.sample->EvictOldest(excess);
   stats.partials_evicted_total_cap += evicted;
   rule.live_seen -= evicted;
   partials_total -= evicted;
@@ -525,6 +529,7 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
     } else if (rule.sample) {
       RuleSink sink(this, r);
       rule.sample->OnEvent(retain(), rule.hits, sink);
+      CountPartials(r);
     }
     rule.hits.clear();
     rule.until_hits.clear();
@@ -667,6 +672,7 @@ void Engine::Impl::FlushAll() {
     } else if (rule.sample) {
       RuleSink sink(this, index);
       rule.sample->Flush(sink);
+      CountPartials(index);
     } else {
       rule.event_pipes.Flush([&](std::string&& text) {
         Alert alert;
@@ -761,7 +767,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::vector<Rule> rules,
   }
   io::JsonProjector::Limits limits{.max_depth = o.max_json_depth,
                                    .max_values = o.max_event_values,
-                                   .max_string_bytes = o.max_string_bytes};
+                                   .max_string_bytes = o.max_string_bytes,
+                                   .uncut_fields = {}};
   // The event's time, tiebreaker and category are read whole (found by
   // fuzz_engine: a cut "2023-11-14T22:13:20.5Z" is "2023", another time).
   limits.uncut_fields.push_back(impl->category_field);

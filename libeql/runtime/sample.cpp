@@ -81,8 +81,10 @@ struct SampleOperator::State {
     });
   }
 
-  void EvictOldest() {
-    while (keys.size() > spec.max_keys && !key_fifo.empty()) {
+  void EvictOldest() { EvictDownTo(spec.max_keys); }
+
+  void EvictDownTo(uint64_t keep) {
+    while (keys.size() > keep && !key_fifo.empty()) {
       auto it = keys.find(key_fifo.front().second);
       if (it != keys.end() && it->second.seen_order == key_fifo.front().first) {
         for (const auto& s : it->second.stages) counters.candidates_retained -= s.size();
@@ -175,6 +177,14 @@ void SampleOperator::Flush(AlertSink& out) {
     ++s.counters.alerts;
     out.OnAlert(std::move(r));
   });
+}
+
+uint64_t SampleOperator::EvictOldest(uint64_t n) {
+  State& s = *state_;
+  const uint64_t before = s.keys.size();
+  s.EvictDownTo(before > n ? before - n : 0);
+  s.counters.keys_live = s.keys.size();
+  return before - s.keys.size();
 }
 
 bool SampleOperator::done() const { return state_->pipe.done(); }

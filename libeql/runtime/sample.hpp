@@ -75,6 +75,12 @@ class SampleOperator {
   //! them through head/tail. Keys are then forgotten.
   void Flush(AlertSink& out);
 
+  // SampleOperator::EvictOldest()
+  //
+  // Forgets up to `n` join keys, the longest-waiting first, counted in
+  // `keys_evicted` (the engine's cap over all rules); returns how many.
+  uint64_t EvictOldest(uint64_t n);
+
   bool done() const;
   const SampleCounters& counters() const;
   std::string Explain() const;
