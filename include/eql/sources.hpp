@@ -73,6 +73,11 @@ class SourceNormalizer {
   struct ProjectLimits {
     uint64_t max_values = 100'000;
     uint64_t max_string_bytes = 1 << 20;
+    //! Fields never cut (the event's time, tiebreaker and category: a cut
+    //! timestamp is another time). May be null.
+    const std::vector<uint32_t>* uncut_fields = nullptr;  // io::FieldId values
+    //! Incremented for each string cut to max_string_bytes. May be null.
+    uint64_t* strings_truncated = nullptr;
   };
 
   // NormalizeInto()  (for the engine; libeql/io/record.hpp)

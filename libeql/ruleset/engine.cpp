@@ -222,6 +222,7 @@ struct Engine::Impl {
   // threads > 1: the shards that do the work; this engine only routes.
   std::unique_ptr<ruleset::ParallelRunner> parallel;
   uint64_t pushed = 0;  // events pushed: the default tag of an event
+  uint64_t normalizer_strings_truncated = 0;  // cut by NormalizeInto
   EngineStats stats;
   uint64_t partials_total = 0;  // live partials over all sequence rules
 
@@ -620,7 +621,9 @@ absl::Status Engine::Impl::PushText(std::string_view json, bool padded) {
     absl::Status status = normalizer->NormalizeInto(
         json, fields,
         {.max_values = projector->limits().max_values,
-         .max_string_bytes = projector->limits().max_string_bytes},
+         .max_string_bytes = projector->limits().max_string_bytes,
+         .uncut_fields = &projector->limits().uncut_fields,
+         .strings_truncated = &normalizer_strings_truncated},
         scratch_record, scratch_event, projected);
     if (!status.ok()) {
       ++stats.events_malformed;
@@ -926,7 +929,7 @@ EngineStats Engine::stats() const {
   const io::JsonProjector::Counters& limits = impl_->projector->counters();
   s.events_too_deep = limits.too_deep;
   s.events_too_many_values = limits.too_many_values;
-  s.strings_truncated = limits.strings_truncated;
+  s.strings_truncated = limits.strings_truncated + impl_->normalizer_strings_truncated;
   if (impl_->normalizer) {
     for (const auto& [name, c] : impl_->normalizer->Stats()) {
       s.sources.push_back({name, c.records, c.normalized, c.passed_through, c.unrecognized});

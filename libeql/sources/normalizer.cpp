@@ -921,8 +921,15 @@ class Normalizer final : public SourceNormalizer {
 
   void AddText(io::FieldId id, std::string_view s, io::Record& out) {
     ++values_;
-    if (s.size() > limits_.max_string_bytes)
+    // As the JSON projector does: cut and count, except the fields that
+    // order events (a cut timestamp is another time).
+    if (s.size() > limits_.max_string_bytes &&
+        (limits_.uncut_fields == nullptr ||
+         std::find(limits_.uncut_fields->begin(), limits_.uncut_fields->end(), id) ==
+             limits_.uncut_fields->end())) {
       s = io::JsonProjector::CutUtf8(s, limits_.max_string_bytes);
+      if (limits_.strings_truncated != nullptr) ++*limits_.strings_truncated;
+    }
     out.AddString(id, s);
   }
 

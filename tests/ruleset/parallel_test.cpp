@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <random>
 #include <string>
@@ -241,6 +242,28 @@ TEST(Limits, SampleKeysAreCappedAndReportedAsPartials) {
   EXPECT_EQ(s.rules[0].partials_live, 100u);
   EXPECT_EQ(s.rules[0].partials_evicted, 900u);
   EXPECT_EQ(s.partials_live, 100u);
+}
+
+TEST(Limits, NormalizedTimestampsAreNeverCut) {
+  // A Sysmon record through the direct normalizer path with a tiny string
+  // limit: the other strings are cut and counted, the timestamp is read
+  // whole (cut to 4 bytes it would be the year 2026 or nothing).
+  std::ifstream file(std::string(EQL_SOURCE_DIR) +
+                     "/tests/sources/data/nodejs/sysmon_winlogbeat.ndjson");
+  std::string line;
+  ASSERT_TRUE(std::getline(file, line));
+  EngineOptions options;
+  options.source = "sysmon";
+  options.max_string_bytes = 4;
+  auto engine = Engine::Create({{.query = R"(process where process.name : "node*")"}}, options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  EXPECT_TRUE((*engine)->PushJson(line).ok());
+  const EngineStats s = (*engine)->stats();
+  std::cout << "  sysmon record, strings cut to 4 bytes: processed " << s.events_processed
+            << ", strings cut " << s.strings_truncated << "\n";
+  EXPECT_EQ(s.events_processed, 1u);
+  EXPECT_EQ(s.events_time_out_of_range + s.events_no_timestamp, 0u);
+  EXPECT_GT(s.strings_truncated, 0u);
 }
 
 TEST(Parallel, BadOptionsAreRefused) {
