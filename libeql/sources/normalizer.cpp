@@ -297,18 +297,17 @@ class Normalizer final : public SourceNormalizer {
  public:
   explicit Normalizer(Src mode) : mode_(mode) {}
 
-  absl::Status Normalize(std::string_view record_json, Event& out) override {
-    out = Event();
-    last_ = Src::kCount;
-    element root;
-    if (auto err = parser_.parse(record_json.data(), record_json.size()).get(root)) {
-      Count(mode_).records++;
-      Count(mode_).unrecognized++;
-      return absl::InvalidArgumentError(
-          fmt::format("malformed JSON: {}", simdjson::error_message(err)));
-    }
-    int64_t event_id;
-    Src src = mode_ == Src::kAuto ? Detect(root, event_id) : mode_;
+  // A record that is not JSON, counted under this normalizer's source.
+  absl::Status Malformed(simdjson::error_code err) {
+    Count(mode_).records++;
+    Count(mode_).unrecognized++;
+    return absl::InvalidArgumentError(
+        fmt::format("malformed JSON: {}", simdjson::error_message(err)));
+  }
+
+  // The whole ECS event of a parsed record of source `src` (kCount: no
+  // known shape), counted; `out` is empty on failure.
+  absl::Status WholeEvent(Src src, element root, Event& out) {
     if (src == Src::kCount) {
       Count(Src::kAuto).records++;
       Count(Src::kAuto).unrecognized++;
@@ -326,6 +325,17 @@ class Normalizer final : public SourceNormalizer {
     return absl::OkStatus();
   }
 
+  absl::Status Normalize(std::string_view record_json, Event& out) override {
+    out = Event();
+    last_ = Src::kCount;
+    element root;
+    if (auto err = parser_.parse(record_json.data(), record_json.size()).get(root)) {
+      return Malformed(err);
+    }
+    int64_t event_id;
+    return WholeEvent(mode_ == Src::kAuto ? Detect(root, event_id) : mode_, root, out);
+  }
+
   absl::Status NormalizeInto(std::string_view record_json, const io::FieldRegistry& fields,
                              const ProjectLimits& limits, io::Record& record, Event& event,
                              bool& projected) override {
@@ -334,11 +344,8 @@ class Normalizer final : public SourceNormalizer {
     last_ = Src::kCount;
     element root;
     if (auto err = parser_.parse(record_json.data(), record_json.size()).get(root)) {
-      Count(mode_).records++;
-      Count(mode_).unrecognized++;
       event = Event();
-      return absl::InvalidArgumentError(
-          fmt::format("malformed JSON: {}", simdjson::error_message(err)));
+      return Malformed(err);
     }
     int64_t event_id = -1;
     Src src = mode_ == Src::kAuto ? Detect(root, event_id) : mode_;
@@ -368,21 +375,7 @@ class Normalizer final : public SourceNormalizer {
     if (plan == nullptr || !plan->usable) {
       // Stateful or other records: the whole event, from the same parse.
       event = Event();
-      if (src == Src::kCount) {
-        Count(Src::kAuto).records++;
-        Count(Src::kAuto).unrecognized++;
-        return absl::InvalidArgumentError("record matches no known source shape");
-      }
-      SourceStats& st = Count(src);
-      st.records++;
-      absl::Status s = Dispatch(src, root, event);
-      if (!s.ok()) {
-        st.unrecognized++;
-        event = Event();
-        return s;
-      }
-      last_ = src;
-      return absl::OkStatus();
+      return WholeEvent(src, root, event);
     }
     record.Clear(fields.size());
     values_ = 0;
