@@ -306,6 +306,36 @@ class Engine {
 
   EngineStats stats() const;
 
+  // Engine::Checkpoint()
+  //
+  // The engine's state as bytes, to survive a restart: live partial
+  // sequences and sample keys, the events the reorder stage holds, pending
+  // missing-event decisions, head/tail state, alerts queued for
+  // TakeAlerts(), watermarks and every counter. The snapshot is framed with
+  // a magic, a format version (kSnapshotVersion) and a CRC-32, and names the
+  // rules and the options it was made with. Checkpoint() does not flush:
+  // what is pending stays pending, so an engine restored from it and given
+  // the rest of the stream raises exactly the alerts this one would have
+  // raised, no more and no fewer. With threads > 1 the buffered events are
+  // run first (their alerts are delivered before it returns).
+  // Events are kept as their text: a snapshot's size is about that of the
+  // events the state holds.
+  static constexpr uint32_t kSnapshotVersion = 1;
+  absl::StatusOr<std::string> Checkpoint();
+
+  // Engine::Restore()
+  //
+  // Replaces the whole state of this engine with a snapshot's. The engine
+  // must have been created with the same rules (the same queries, in the
+  // same order) and the same options that shape state (category,
+  // timestamp and tiebreaker fields, batch, allowed lateness and late
+  // policy, source, threads and partition field); caps and limits may
+  // differ. Errors: InvalidArgument for bytes that are not a libeql
+  // snapshot or of an unsupported version, DataLoss for a corrupt one
+  // (checksum, truncation), FailedPrecondition for one made with other
+  // rules or options, each saying which. On error the engine is unchanged.
+  absl::Status Restore(std::string_view snapshot);
+
  private:
   friend class ruleset::ShardAccess;
   struct Impl;

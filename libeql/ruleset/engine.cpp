@@ -32,10 +32,12 @@
 #include "runtime/reorder.hpp"
 #include "runtime/sample.hpp"
 #include "runtime/sequence.hpp"
+#include "runtime/snapshot.hpp"
 #include "ruleset/dispatch.hpp"
 #include "ruleset/parallel.hpp"
 #include "ruleset/shard.hpp"
 #include "syntax/parse.hpp"
+#include "zlib.h"
 
 namespace eql {
 
@@ -225,6 +227,10 @@ struct Engine::Impl {
   uint64_t normalizer_strings_truncated = 0;  // cut by NormalizeInto
   EngineStats stats;
   uint64_t partials_total = 0;  // live partials over all sequence rules
+  // Counters kept by the projector and the normalizer, carried over by
+  // Restore() (stats() adds them to the live ones).
+  io::JsonProjector::Counters restored_limits;
+  std::vector<EngineStats::SourceCounts> restored_sources;
 
   // Per-event scratch.
   std::vector<uint32_t> candidate_units;
@@ -286,6 +292,20 @@ struct Engine::Impl {
   // evicts its own oldest partials.
   void CountPartials(uint32_t r);
   void FlushAll();
+
+  // Checkpoint of a one-thread engine (or of one shard): everything but the
+  // framing and the fingerprint, which Engine::Checkpoint() adds.
+  std::vector<EngineStats::SourceCounts> SourceTotals() const;
+  void SaveState(runtime::SnapshotWriter& w) const;
+  bool LoadState(runtime::SnapshotReader& r);
+  // Checkpoint of what the engine reports to the caller: alerts queued for
+  // TakeAlerts() and the counters of alerts dropped.
+  void SaveQueued(runtime::SnapshotWriter& w) const;
+  bool LoadQueued(runtime::SnapshotReader& r);
+  // Rules and state-shaping options, so that a snapshot is only restored
+  // where it means the same thing.
+  void SaveFingerprint(runtime::SnapshotWriter& w) const;
+  absl::Status CheckFingerprint(runtime::SnapshotReader& r) const;
 };
 
 absl::Status Engine::Impl::CompileRule(uint32_t index) {
@@ -927,14 +947,12 @@ EngineStats Engine::stats() const {
   EngineStats s = impl_->stats;
   if (impl_->reorder) s.events_late += impl_->reorder->counters().late;
   const io::JsonProjector::Counters& limits = impl_->projector->counters();
-  s.events_too_deep = limits.too_deep;
-  s.events_too_many_values = limits.too_many_values;
-  s.strings_truncated = limits.strings_truncated + impl_->normalizer_strings_truncated;
-  if (impl_->normalizer) {
-    for (const auto& [name, c] : impl_->normalizer->Stats()) {
-      s.sources.push_back({name, c.records, c.normalized, c.passed_through, c.unrecognized});
-    }
-  }
+  const io::JsonProjector::Counters& restored = impl_->restored_limits;
+  s.events_too_deep = limits.too_deep + restored.too_deep;
+  s.events_too_many_values = limits.too_many_values + restored.too_many_values;
+  s.strings_truncated = limits.strings_truncated + restored.strings_truncated +
+                        impl_->normalizer_strings_truncated;
+  s.sources = impl_->SourceTotals();
   s.partials_live = s.partials_expired = s.partials_evicted = 0;
   for (size_t r = 0; r < impl_->compiled.size(); ++r) {
     RuleStats& rs = s.rules[r];
@@ -959,6 +977,388 @@ EngineStats Engine::stats() const {
     s.partials_evicted += rs.partials_evicted;
   }
   return s;
+}
+
+// ----- Checkpoint and restore -----------------------------------------------
+//
+// A snapshot is
+//   "LIBEQL-S"  magic, 8 bytes
+//   version     4 bytes little-endian (Engine::kSnapshotVersion)
+//   length      8 bytes little-endian: the payload's size
+//   payload     runtime/snapshot.hpp's encoding (event table, then the body)
+//   crc32       4 bytes little-endian: zlib's CRC-32 of every byte before it
+// The body is the fingerprint (rules and state-shaping options), then the
+// state: one engine's, or with threads each shard's.
+
+namespace {
+
+constexpr std::string_view kSnapshotMagic = "LIBEQL-S";
+constexpr size_t kSnapshotHeaderBytes = 8 + 4 + 8;
+constexpr size_t kSnapshotTrailerBytes = 4;
+
+// A stable hash of a rule's query (absl::Hash is seeded per process).
+uint64_t Fnv1a(std::string_view text) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+void PutLittleEndian(std::string& out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t GetLittleEndian(std::string_view in, size_t at, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) {
+    v |= static_cast<uint64_t>(static_cast<unsigned char>(in[at + i])) << (8 * i);
+  }
+  return v;
+}
+
+uint32_t Crc32(std::string_view bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  // zlib takes lengths as uInt: feed large snapshots in pieces.
+  while (!bytes.empty()) {
+    const size_t n = std::min<size_t>(bytes.size(), 1u << 30);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(n));
+    bytes.remove_prefix(n);
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+// The engine's own counters, in a fixed order: the snapshot's layout. (The
+// partial counters are the operators'; the limit counters the projector's.)
+std::vector<uint64_t*> EngineCounterFields(EngineStats& s) {
+  return {&s.events_in,           &s.events_malformed,
+          &s.events_no_timestamp, &s.events_late,
+          &s.events_processed,    &s.alerts,
+          &s.events_time_out_of_range, &s.join_keys_over_limit,
+          &s.partials_evicted_total_cap, &s.alerts_dropped};
+}
+
+}  // namespace
+
+std::vector<EngineStats::SourceCounts> Engine::Impl::SourceTotals() const {
+  std::vector<EngineStats::SourceCounts> totals;
+  if (normalizer) {
+    for (const auto& [name, c] : normalizer->Stats()) {
+      totals.push_back({name, c.records, c.normalized, c.passed_through, c.unrecognized});
+    }
+  }
+  for (const EngineStats::SourceCounts& r : restored_sources) {
+    auto it = std::find_if(totals.begin(), totals.end(),
+                           [&](const EngineStats::SourceCounts& c) { return c.source == r.source; });
+    if (it == totals.end()) it = totals.insert(totals.end(), {r.source});
+    it->records += r.records;
+    it->normalized += r.normalized;
+    it->passed_through += r.passed_through;
+    it->unrecognized += r.unrecognized;
+  }
+  return totals;
+}
+
+void Engine::Impl::SaveFingerprint(runtime::SnapshotWriter& w) const {
+  w.U64(rules.size());
+  for (size_t r = 0; r < rules.size(); ++r) {
+    w.U64(Fnv1a(rules[r].query));
+    w.Bool(compiled[r] != nullptr);
+  }
+  w.Bytes(options.category_field);
+  w.Bytes(options.timestamp_field);
+  w.Bytes(options.tiebreaker_field);
+  w.Bool(options.batch);
+  w.I64(options.allowed_lateness_ms);
+  w.U64(static_cast<uint64_t>(options.late_policy));
+  w.Bytes(options.source);
+  w.U64(static_cast<uint64_t>(options.threads));
+  w.Bytes(parallel ? parallel->partition_field() : std::string());
+}
+
+absl::Status Engine::Impl::CheckFingerprint(runtime::SnapshotReader& r) const {
+  uint64_t count = 0;
+  if (!r.Count(count, 2)) return r.status();
+  if (count != rules.size()) {
+    return absl::FailedPreconditionError(absl::StrCat("the snapshot was made with ", count,
+                                                      " rules; this engine has ", rules.size()));
+  }
+  for (size_t i = 0; i < rules.size(); ++i) {
+    uint64_t hash = 0;
+    bool was_compiled = false;
+    if (!r.U64(hash) || !r.Bool(was_compiled)) return r.status();
+    if (hash != Fnv1a(rules[i].query) || was_compiled != (compiled[i] != nullptr)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("rule ", i + 1, " (\"", rules[i].name,
+                       "\") is not the query the snapshot was made with; a snapshot restores "
+                       "only into the same rules, in the same order"));
+    }
+  }
+  std::string category, timestamp, tiebreaker, source, partition;
+  bool batch = false;
+  int64_t lateness = 0;
+  uint64_t late_policy = 0, threads = 0;
+  if (!r.Bytes(category) || !r.Bytes(timestamp) || !r.Bytes(tiebreaker) || !r.Bool(batch) ||
+      !r.I64(lateness) || !r.U64(late_policy) || !r.Bytes(source) || !r.U64(threads) ||
+      !r.Bytes(partition)) {
+    return r.status();
+  }
+  auto differs = [](std::string_view what, const auto& theirs, const auto& ours) {
+    return absl::FailedPreconditionError(absl::StrCat("the snapshot was made with ", std::string(what), " ",
+                                                      theirs, "; this engine has ", ours));
+  };
+  auto quoted = [](std::string_view s) { return absl::StrCat("\"", std::string(s), "\""); };
+  if (category != options.category_field) {
+    return differs("category field", quoted(category), quoted(options.category_field));
+  }
+  if (timestamp != options.timestamp_field) {
+    return differs("timestamp field", quoted(timestamp), quoted(options.timestamp_field));
+  }
+  if (tiebreaker != options.tiebreaker_field) {
+    return differs("tiebreaker field", quoted(tiebreaker), quoted(options.tiebreaker_field));
+  }
+  if (batch != options.batch) {
+    return differs("batch mode", batch ? "on" : "off", options.batch ? "on" : "off");
+  }
+  if (lateness != options.allowed_lateness_ms) {
+    return differs("allowed lateness", absl::StrCat(lateness, " ms"),
+                   absl::StrCat(options.allowed_lateness_ms, " ms"));
+  }
+  if (late_policy != static_cast<uint64_t>(options.late_policy)) {
+    return differs("late policy", late_policy == 0 ? "drop" : "process",
+                   options.late_policy == LatePolicy::kDrop ? "drop" : "process");
+  }
+  if (source != options.source) return differs("source", quoted(source), quoted(options.source));
+  if (threads != static_cast<uint64_t>(options.threads)) {
+    return differs("threads", threads, options.threads);
+  }
+  const std::string ours = parallel ? parallel->partition_field() : std::string();
+  if (partition != ours) return differs("partition field", quoted(partition), quoted(ours));
+  return absl::OkStatus();
+}
+
+void Engine::Impl::SaveState(runtime::SnapshotWriter& w) const {
+  w.U64(arrival);
+  w.U64(pushed);
+  w.I64(released_watermark);
+  w.I64(operator_watermark);
+  w.U64(normalizer_strings_truncated);
+  EngineStats counters = stats;
+  for (uint64_t* c : EngineCounterFields(counters)) w.U64(*c);
+  const io::JsonProjector::Counters& limits = projector->counters();
+  w.U64(limits.too_deep + restored_limits.too_deep);
+  w.U64(limits.too_many_values + restored_limits.too_many_values);
+  w.U64(limits.strings_truncated + restored_limits.strings_truncated);
+  const std::vector<EngineStats::SourceCounts> sources = SourceTotals();
+  w.U64(sources.size());
+  for (const EngineStats::SourceCounts& c : sources) {
+    w.Bytes(c.source);
+    for (uint64_t n : {c.records, c.normalized, c.passed_through, c.unrecognized}) w.U64(n);
+  }
+  w.U64(compiled.size());
+  for (const auto& rule : compiled) {
+    w.Bool(rule != nullptr);
+    if (!rule) continue;
+    w.U64(rule->alerts);
+    w.U64(rule->live_seen);
+    if (rule->sequence) {
+      rule->sequence->Save(w);
+    } else if (rule->sample) {
+      rule->sample->Save(w);
+    } else {
+      rule->event_pipes.Save(
+          w, [](runtime::SnapshotWriter& out, const std::string& text) { out.Bytes(text); });
+    }
+  }
+  w.U64(partials_total);
+  w.Bool(reorder != nullptr);
+  if (reorder) {
+    reorder->Save(w, [](runtime::SnapshotWriter& out, const Pending& p) { out.Bytes(p.json); });
+  }
+}
+
+bool Engine::Impl::LoadState(runtime::SnapshotReader& r) {
+  if (!r.U64(arrival) || !r.U64(pushed) || !r.I64(released_watermark) ||
+      !r.I64(operator_watermark) || !r.U64(normalizer_strings_truncated)) {
+    return false;
+  }
+  for (uint64_t* c : EngineCounterFields(stats)) {
+    if (!r.U64(*c)) return false;
+  }
+  io::JsonProjector::Counters limits;
+  uint64_t count = 0;
+  if (!r.U64(limits.too_deep) || !r.U64(limits.too_many_values) ||
+      !r.U64(limits.strings_truncated) || !r.Count(count, 5)) {
+    return false;
+  }
+  restored_sources.clear();
+  for (uint64_t i = 0; i < count; ++i) {
+    EngineStats::SourceCounts c;
+    if (!r.Bytes(c.source) || !r.U64(c.records) || !r.U64(c.normalized) ||
+        !r.U64(c.passed_through) || !r.U64(c.unrecognized)) {
+      return false;
+    }
+    restored_sources.push_back(std::move(c));
+  }
+  if (!r.U64(count)) return false;
+  if (count != compiled.size()) return r.Fail("the rules' states (another number of rules)");
+  for (auto& rule : compiled) {
+    bool present = false;
+    if (!r.Bool(present)) return false;
+    if (present != (rule != nullptr)) return r.Fail("a rule's state (compiled differently)");
+    if (!rule) continue;
+    if (!r.U64(rule->alerts) || !r.U64(rule->live_seen)) return false;
+    bool ok = true;
+    if (rule->sequence) {
+      ok = rule->sequence->Load(r);
+    } else if (rule->sample) {
+      ok = rule->sample->Load(r);
+    } else {
+      ok = rule->event_pipes.Load(
+          r, [](runtime::SnapshotReader& in, std::string& text) { return in.Bytes(text); });
+    }
+    if (!ok) return false;
+  }
+  bool has_reorder = false;
+  if (!r.U64(partials_total) || !r.Bool(has_reorder)) return false;
+  if (has_reorder != (reorder != nullptr)) return r.Fail("the reorder stage (another mode)");
+  if (reorder && !reorder->Load(r, [&](runtime::SnapshotReader& in, const Ordinal&, Pending& p) {
+        if (!in.Bytes(p.json)) return false;
+        // The record is projected again from the text; the projector's
+        // counters of this second pass are not counted (see below).
+        if (!projector->Project(p.json, p.record).ok()) {
+          return in.Fail("an event held for reordering (it does not parse)");
+        }
+        return true;
+      })) {
+    return false;
+  }
+  // The projector counted the held events again: report what the snapshot says.
+  const io::JsonProjector::Counters& again = projector->counters();
+  auto minus = [](uint64_t a, uint64_t b) { return a > b ? a - b : 0; };
+  restored_limits.too_deep = minus(limits.too_deep, again.too_deep);
+  restored_limits.too_many_values = minus(limits.too_many_values, again.too_many_values);
+  restored_limits.strings_truncated = minus(limits.strings_truncated, again.strings_truncated);
+  return true;
+}
+
+void Engine::Impl::SaveQueued(runtime::SnapshotWriter& w) const {
+  w.U64(queued.size());
+  for (const Alert& a : queued) {
+    w.U64(a.rule_index);
+    w.Bool(a.correlation);
+    w.U64(a.join_keys.size());
+    for (const std::string& k : a.join_keys) w.Bytes(k);
+    w.U64(a.events.size());
+    for (const AlertEvent& e : a.events) {
+      w.Bool(e.missing);
+      w.Bytes(e.json);
+    }
+  }
+}
+
+bool Engine::Impl::LoadQueued(runtime::SnapshotReader& r) {
+  uint64_t count = 0;
+  if (!r.Count(count, 4)) return false;
+  queued.clear();
+  for (uint64_t i = 0; i < count; ++i) {
+    Alert a;
+    uint64_t rule = 0, n = 0;
+    if (!r.Bounded(rule, rules.empty() ? 0 : rules.size() - 1, "a queued alert (no such rule)") ||
+        rules.empty() || !r.Bool(a.correlation) || !r.Count(n)) {
+      return r.ok() ? r.Fail("a queued alert (no rules)") : false;
+    }
+    a.rule_index = rule;
+    a.rule = &rules[rule];
+    a.join_keys.resize(n);
+    for (std::string& k : a.join_keys) {
+      if (!r.Bytes(k)) return false;
+    }
+    if (!r.Count(n, 2)) return false;
+    a.events.resize(n);
+    for (AlertEvent& e : a.events) {
+      if (!r.Bool(e.missing) || !r.Bytes(e.json)) return false;
+    }
+    queued.push_back(std::move(a));
+  }
+  return true;
+}
+
+absl::StatusOr<std::string> Engine::Checkpoint() {
+  Impl& e = *impl_;
+  runtime::SnapshotWriter w;
+  e.SaveFingerprint(w);
+  if (e.parallel) {
+    e.parallel->Save(w);  // runs the buffered events first: alerts may arrive here
+    w.U64(e.pushed);
+    w.U64(e.stats.alerts_dropped);
+  } else {
+    e.SaveState(w);
+  }
+  e.SaveQueued(w);
+  const std::string payload = w.Finish();
+  std::string out;
+  out.reserve(kSnapshotHeaderBytes + payload.size() + kSnapshotTrailerBytes);
+  out += kSnapshotMagic;
+  PutLittleEndian(out, kSnapshotVersion, 4);
+  PutLittleEndian(out, payload.size(), 8);
+  out += payload;
+  PutLittleEndian(out, Crc32(out), 4);
+  return out;
+}
+
+absl::Status Engine::Restore(std::string_view snapshot) {
+  if (snapshot.size() < kSnapshotHeaderBytes + kSnapshotTrailerBytes ||
+      snapshot.substr(0, kSnapshotMagic.size()) != kSnapshotMagic) {
+    return absl::InvalidArgumentError("not a libeql snapshot (it does not start with LIBEQL-S)");
+  }
+  const uint64_t version = GetLittleEndian(snapshot, 8, 4);
+  if (version != kSnapshotVersion) {
+    return absl::InvalidArgumentError(absl::StrCat("snapshot format version ", version,
+                                                   " is not supported (this libeql reads version ",
+                                                   kSnapshotVersion, ")"));
+  }
+  const uint64_t length = GetLittleEndian(snapshot, 12, 8);
+  const size_t available = snapshot.size() - kSnapshotHeaderBytes - kSnapshotTrailerBytes;
+  if (length != available) {
+    return absl::DataLossError(absl::StrCat("snapshot is corrupt: it says ", length,
+                                            " bytes of state, and holds ", available,
+                                            length > available ? " (truncated?)" : ""));
+  }
+  const size_t body_end = kSnapshotHeaderBytes + length;
+  const uint64_t stored_crc = GetLittleEndian(snapshot, body_end, 4);
+  if (stored_crc != Crc32(snapshot.substr(0, body_end))) {
+    return absl::DataLossError("snapshot is corrupt: checksum mismatch");
+  }
+  runtime::SnapshotReader r(snapshot.substr(kSnapshotHeaderBytes, length));
+  if (!r.Start()) return r.status();
+  if (absl::Status s = impl_->CheckFingerprint(r); !s.ok()) return s;
+
+  // The state goes into a fresh engine, which replaces this one's only if
+  // the whole snapshot loads: on error this engine is unchanged.
+  auto fresh = Create(impl_->rules, impl_->options);
+  if (!fresh.ok()) return fresh.status();
+  Impl& f = *(*fresh)->impl_;
+  // Alerts point at the rules: keep this engine's (alerts delivered before
+  // the restore stay valid), and make the fresh engine point at them too.
+  std::swap(f.rules, impl_->rules);
+  bool ok = false;
+  if (f.parallel) {
+    ok = f.parallel->Load(r) && r.U64(f.pushed) && r.U64(f.stats.alerts_dropped) &&
+         f.LoadQueued(r);
+  } else {
+    ok = f.LoadState(r) && f.LoadQueued(r);
+  }
+  if (ok && !r.at_end()) ok = r.Fail("the end of the state (bytes follow it)");
+  if (!ok) {
+    std::swap(f.rules, impl_->rules);
+    return r.status();
+  }
+  f.callback = std::move(impl_->callback);
+  f.error_callback = std::move(impl_->error_callback);
+  std::swap(impl_, (*fresh)->impl_);
+  return absl::OkStatus();
 }
 
 std::vector<std::string> EngineStats::LimitReport() const {
@@ -1067,5 +1467,14 @@ bool ShardAccess::Compiled(const Engine& engine, size_t rule) {
 const io::FieldRegistry& ShardAccess::Fields(const Engine& engine) { return engine.impl_->fields; }
 
 bool ShardAccess::Reorders(const Engine& engine) { return engine.impl_->reorder != nullptr; }
+
+void ShardAccess::Save(const Engine& shard, runtime::SnapshotWriter& w) {
+  shard.impl_->SaveState(w);
+  shard.impl_->SaveQueued(w);
+}
+
+bool ShardAccess::Load(Engine& shard, runtime::SnapshotReader& r) {
+  return shard.impl_->LoadState(r) && shard.impl_->LoadQueued(r);
+}
 
 }  // namespace eql::ruleset

@@ -19,18 +19,46 @@ namespace {
 constexpr size_t kChunkEvents = 4096;
 constexpr size_t kChunkBytes = 8 << 20;
 
-// The partition of a key value: equal join keys go to the same partition.
+// The partition of a key value: equal join keys go to the same partition,
+// and the partition must not change from one process to the
+// next: a checkpoint made by one run (Engine::Checkpoint) is restored by
+// another, whose shards must get the same keys. absl::Hash is seeded per
+// process, so this is FNV-1a over a type tag and the value's bytes, with
+// splitmix64's finalizer to spread FNV's low bits (the modulus uses them).
+uint64_t StableHash(uint8_t tag, const void* data, size_t size) {
+  uint64_t h = 14695981039346656037ull;
+  auto mix = [&](unsigned char c) {
+    h ^= c;
+    h *= 1099511628211ull;
+  };
+  mix(tag);
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < size; ++i) mix(bytes[i]);
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return h;
+}
+
 uint64_t HashScalar(const io::Scalar& v) {
   switch (v.type) {
     case io::Scalar::Type::kString:
-      // Equal strings, equal bytes: no need to build the KeyValue.
-      return absl::Hash<std::string_view>()(v.s);
-    case io::Scalar::Type::kInt:
-      return absl::Hash<runtime::KeyValue>()(runtime::KeyValue(v.i));
-    case io::Scalar::Type::kDouble:
-      return absl::Hash<runtime::KeyValue>()(runtime::KeyValue(v.d));
-    case io::Scalar::Type::kBool:
-      return absl::Hash<runtime::KeyValue>()(runtime::KeyValue(v.b));
+      return StableHash(1, v.s.data(), v.s.size());
+    case io::Scalar::Type::kInt: {
+      const int64_t i = v.i;
+      return StableHash(2, &i, sizeof i);
+    }
+    case io::Scalar::Type::kDouble: {
+      // Equal as keys, equal hashes: NaNs collapsed as KeyValue does.
+      const uint64_t bits = runtime::KeyValue::CanonicalBits(v.d);
+      return StableHash(3, &bits, sizeof bits);
+    }
+    case io::Scalar::Type::kBool: {
+      const unsigned char b = v.b ? 1 : 0;
+      return StableHash(4, &b, 1);
+    }
     case io::Scalar::Type::kNull:
       break;
   }
@@ -330,6 +358,34 @@ void ParallelRunner::Flush() {
   };
   RunOnAll(flush);
   Collect();
+}
+
+void ParallelRunner::Save(runtime::SnapshotWriter& w) {
+  RunChunk();
+  w.U64(threads_);
+  w.Bytes(partition_name_);
+  w.U64(round_robin_);
+  for (size_t t = 0; t < threads_; ++t) {
+    ShardAccess::Save(*partitioned_[t], w);
+    w.Bool(global_[t] != nullptr);
+    if (global_[t]) ShardAccess::Save(*global_[t], w);
+  }
+}
+
+bool ParallelRunner::Load(runtime::SnapshotReader& r) {
+  uint64_t threads = 0;
+  std::string partition;
+  if (!r.U64(threads) || !r.Bytes(partition) || !r.U64(round_robin_)) return false;
+  if (threads != threads_ || partition != partition_name_) {
+    return r.Fail("the shards (another number of threads or partition field)");
+  }
+  for (size_t t = 0; t < threads_; ++t) {
+    bool has_global = false;
+    if (!ShardAccess::Load(*partitioned_[t], r) || !r.Bool(has_global)) return false;
+    if (has_global != (global_[t] != nullptr)) return r.Fail("the shards (rules placed otherwise)");
+    if (global_[t] && !ShardAccess::Load(*global_[t], r)) return false;
+  }
+  return true;
 }
 
 EngineStats ParallelRunner::Stats() const {

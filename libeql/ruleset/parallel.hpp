@@ -61,6 +61,15 @@ class ParallelRunner {
   //! Runs what is buffered, then flushes every shard.
   void Flush();
 
+  // ParallelRunner::Save() / Load()
+  //
+  // Checkpoint: Save() first runs the buffered events (their alerts are
+  // delivered), then writes every shard's state. Load() restores into a
+  // runner of the same threads and partition field (events are assigned to
+  // shards by hash modulo threads).
+  void Save(runtime::SnapshotWriter& w);
+  bool Load(runtime::SnapshotReader& r);
+
   //! Counters summed over the shards (each event counted once).
   EngineStats Stats() const;
   //! The partition key ("" when events are dealt round-robin).

@@ -17,6 +17,7 @@
 #include "eql/engine.hpp"
 #include "eql/event.hpp"
 #include "io/record.hpp"
+#include "runtime/snapshot.hpp"
 
 namespace eql::ruleset {
 
@@ -52,6 +53,9 @@ class ShardAccess {
   static const io::FieldRegistry& Fields(const Engine& engine);
   //! Whether the shard keeps events in a reorder stage (batch or lateness).
   static bool Reorders(const Engine& engine);
+  //! Checkpoint of one shard's state (Engine::Checkpoint without framing).
+  static void Save(const Engine& shard, runtime::SnapshotWriter& w);
+  static bool Load(Engine& shard, runtime::SnapshotReader& r);
 };
 
 }  // namespace eql::ruleset

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/snapshot.hpp"
+
 namespace eql::runtime {
 
 //! The pipe that ends a query.
@@ -81,6 +83,31 @@ class HeadTail {
   //! Results held by `tail`.
   size_t held() const { return kept_.size(); }
 
+  //! Checkpoint: the count passed and what `tail` holds, each result written
+  //! by `save(SnapshotWriter&, const T&)`.
+  template <typename SaveItem>
+  void Save(SnapshotWriter& w, SaveItem&& save) const {
+    w.U64(passed_);
+    w.U64(kept_.size());
+    for (const T& item : kept_) save(w, item);
+  }
+  //! Restore into a pipe of the same spec; `load(SnapshotReader&, T&)`.
+  template <typename LoadItem>
+  bool Load(SnapshotReader& r, LoadItem&& load) {
+    uint64_t held = 0;
+    if (!r.U64(passed_) || !r.Count(held)) return false;
+    if (held > 0 && (spec_.kind != PipeSpec::Kind::kTail || held > spec_.n)) {
+      return r.Fail("a tail pipe (more results than it holds)");
+    }
+    kept_.clear();
+    for (uint64_t i = 0; i < held; ++i) {
+      T item{};
+      if (!load(r, item)) return false;
+      kept_.push_back(std::move(item));
+    }
+    return true;
+  }
+
  private:
   PipeSpec spec_;
   uint64_t passed_ = 0;
@@ -114,6 +141,22 @@ class PipeChain {
   template <typename Emit>
   void Offer(T&& result, Emit&& emit) {
     OfferAt(0, std::move(result), emit);
+  }
+
+  template <typename SaveItem>
+  void Save(SnapshotWriter& w, SaveItem&& save) const {
+    w.U64(stages_.size());
+    for (const auto& s : stages_) s.Save(w, save);
+  }
+  template <typename LoadItem>
+  bool Load(SnapshotReader& r, LoadItem&& load) {
+    uint64_t n = 0;
+    if (!r.U64(n)) return false;
+    if (n != stages_.size()) return r.Fail("the pipes (another number of head/tail stages)");
+    for (auto& s : stages_) {
+      if (!s.Load(r, load)) return false;
+    }
+    return true;
   }
 
   //! End of input: each `tail` in turn passes what it kept downstream.

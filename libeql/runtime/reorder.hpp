@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "runtime/key_value.hpp"
+#include "runtime/snapshot.hpp"
 
 namespace eql::runtime {
 
@@ -128,6 +129,62 @@ class ReorderBuffer {
   int64_t watermark() const { return watermark_; }
   const ReorderCounters& counters() const { return counters_; }
   size_t size() const { return heap_.size(); }
+
+  // ReorderBuffer::Save() / Load()
+  //
+  // Checkpoint: the held events (each payload written by
+  // `save(SnapshotWriter&, const T&)`), the watermark and the counters.
+  // Load() restores into a buffer of the same options; `load(SnapshotReader&,
+  // const Ordinal&, T&)` rebuilds a payload.
+  template <typename SavePayload>
+  void Save(SnapshotWriter& w, SavePayload&& save) const {
+    w.U64(next_arrival_);
+    w.I64(max_ts_);
+    w.I64(watermark_);
+    w.Bool(last_released_.has_value());
+    if (last_released_) w.Ord(*last_released_);
+    for (uint64_t c : {counters_.pushed, counters_.released, counters_.late, counters_.late_dropped,
+                       counters_.late_released, counters_.max_buffered}) {
+      w.U64(c);
+    }
+    w.U64(heap_.size());
+    for (const Entry& e : heap_) {  // heap order: loaded back as a heap
+      w.Ord(e.ordinal);
+      save(w, e.payload);
+    }
+  }
+  template <typename LoadPayload>
+  bool Load(SnapshotReader& r, LoadPayload&& load) {
+    bool has_last = false;
+    if (!r.U64(next_arrival_) || !r.I64(max_ts_) || !r.I64(watermark_) || !r.Bool(has_last)) {
+      return false;
+    }
+    last_released_.reset();
+    if (has_last) {
+      Ordinal o;
+      if (!r.Ord(o)) return false;
+      last_released_ = std::move(o);
+    }
+    for (uint64_t* c :
+         {&counters_.pushed, &counters_.released, &counters_.late, &counters_.late_dropped,
+          &counters_.late_released, &counters_.max_buffered}) {
+      if (!r.U64(*c)) return false;
+    }
+    uint64_t n = 0;
+    if (!r.Count(n, 3)) return false;
+    heap_.clear();
+    heap_.reserve(n);
+    for (uint64_t i = 0; i < n; ++i) {
+      Entry e{};
+      if (!r.Ord(e.ordinal) || !load(r, e.ordinal, e.payload)) return false;
+      heap_.push_back(std::move(e));
+    }
+    if (!std::is_heap(heap_.begin(), heap_.end(), Later{})) {
+      return r.Fail("the reorder buffer (entries out of order)");
+    }
+    counters_.buffered = heap_.size();
+    return true;
+  }
 
  private:
   struct Entry {

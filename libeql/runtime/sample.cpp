@@ -187,6 +187,111 @@ uint64_t SampleOperator::EvictOldest(uint64_t n) {
   return before - s.keys.size();
 }
 
+namespace {
+
+void SaveSample(SnapshotWriter& w, const JoinAlert& a) {
+  w.Join(a.key);
+  w.U64(a.events.size());
+  for (const EventHandle& e : a.events) w.Event(e);
+}
+
+bool LoadSample(SnapshotReader& r, JoinAlert& a, size_t stages, size_t key_count) {
+  uint64_t n = 0;
+  if (!r.Join(a.key) || !r.Count(n)) return false;
+  if (a.key.size() != key_count || n != stages) return r.Fail("a sample (wrong shape)");
+  a.events.resize(n);
+  for (EventHandle& e : a.events) {
+    if (!r.Event(e)) return false;
+    if (e == nullptr) return r.Fail("a sample (an empty event)");
+  }
+  return true;
+}
+
+}  // namespace
+
+void SampleOperator::Save(SnapshotWriter& w) const {
+  const State& s = *state_;
+  w.U64(s.spec.stage_count);
+  w.U64(s.spec.key_count);
+  w.Bool(s.spec.eager);
+  for (uint64_t c : {s.counters.events, s.counters.hits_rejected, s.counters.keys_evicted,
+                     s.counters.samples, s.counters.alerts}) {
+    w.U64(c);
+  }
+  w.U64(s.next_order);
+  w.U64(s.keys.size());
+  for (const auto& [key, ks] : s.keys) {
+    w.Join(key);
+    w.U64(ks.emitted);
+    w.U64(ks.seen_order);
+    for (const auto& stage : ks.stages) {  // stage_count lists
+      w.U64(stage.size());
+      for (const EventHandle& e : stage) w.Event(e);
+    }
+  }
+  w.U64(s.key_fifo.size());
+  for (const auto& [order, key] : s.key_fifo) {
+    w.U64(order);
+    w.Join(key);
+  }
+  s.pipe.Save(w, SaveSample);
+}
+
+bool SampleOperator::Load(SnapshotReader& r) {
+  State& s = *state_;
+  uint64_t stages = 0, key_count = 0;
+  bool eager = false;
+  if (!r.U64(stages) || !r.U64(key_count) || !r.Bool(eager)) return false;
+  if (stages != s.spec.stage_count || key_count != s.spec.key_count || eager != s.spec.eager) {
+    return r.Fail("a sample's state (it was written for another query or mode)");
+  }
+  for (uint64_t* c : {&s.counters.events, &s.counters.hits_rejected, &s.counters.keys_evicted,
+                      &s.counters.samples, &s.counters.alerts}) {
+    if (!r.U64(*c)) return false;
+  }
+  uint64_t n = 0;
+  if (!r.U64(s.next_order) || !r.Count(n, 3)) return false;
+  s.keys.clear();
+  s.counters.candidates_retained = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    JoinKey key;
+    KeyState ks;
+    if (!r.Join(key) || !r.U64(ks.emitted) || !r.U64(ks.seen_order)) return false;
+    if (key.size() != s.spec.key_count) return r.Fail("a sample key (wrong size)");
+    ks.stages.resize(s.spec.stage_count);
+    for (auto& list : ks.stages) {
+      uint64_t count = 0;
+      if (!r.Count(count)) return false;
+      if (count > s.cap) return r.Fail("a sample's candidates (more than it keeps)");
+      for (uint64_t k = 0; k < count; ++k) {
+        EventHandle e;
+        if (!r.Event(e)) return false;
+        if (e == nullptr) return r.Fail("a sample's candidate (an empty event)");
+        list.push_back(std::move(e));
+      }
+      s.counters.candidates_retained += list.size();
+    }
+    if (!s.keys.try_emplace(std::move(key), std::move(ks)).second) {
+      return r.Fail("a sample key (listed twice)");
+    }
+  }
+  if (!r.Count(n, 2)) return false;
+  s.key_fifo.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t order = 0;
+    JoinKey key;
+    if (!r.U64(order) || !r.Join(key)) return false;
+    s.key_fifo.emplace_back(order, std::move(key));
+  }
+  if (!s.pipe.Load(r, [&](SnapshotReader& rr, JoinAlert& a) {
+        return LoadSample(rr, a, s.spec.stage_count, s.spec.key_count);
+      })) {
+    return false;
+  }
+  s.counters.keys_live = s.keys.size();
+  return true;
+}
+
 bool SampleOperator::done() const { return state_->pipe.done(); }
 const SampleCounters& SampleOperator::counters() const { return state_->counters; }
 

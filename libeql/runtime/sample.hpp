@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "runtime/alert.hpp"
 #include "runtime/pipe.hpp"
+#include "runtime/snapshot.hpp"
 
 namespace eql::runtime {
 
@@ -80,6 +81,14 @@ class SampleOperator {
   // Forgets up to `n` join keys, the longest-waiting first, counted in
   // `keys_evicted` (the engine's cap over all rules); returns how many.
   uint64_t EvictOldest(uint64_t n);
+
+  // SampleOperator::Save() / Load()
+  //
+  // Checkpoint: the keys with their candidate events, eviction order,
+  // head/tail state and counters. Load() restores into a fresh operator of
+  // the same spec; false (reason in `r`) on a corrupt or mismatching snapshot.
+  void Save(SnapshotWriter& w) const;
+  bool Load(SnapshotReader& r);
 
   bool done() const;
   const SampleCounters& counters() const;

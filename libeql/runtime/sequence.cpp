@@ -665,6 +665,228 @@ uint64_t SequenceOperator::EvictOldest(uint64_t n) {
   return evicted;
 }
 
+namespace {
+
+// The counters in a fixed order: the snapshot's layout.
+std::vector<uint64_t*> CounterFields(SequenceCounters& c) {
+  return {&c.events,
+          &c.events_out_of_order,
+          &c.hits_rejected,
+          &c.partials_live,
+          &c.partials_created,
+          &c.partials_completed,
+          &c.partials_expired,
+          &c.partials_evicted,
+          &c.partials_until_killed,
+          &c.partials_superseded,
+          &c.dropped_at_done,
+          &c.candidates_pending,
+          &c.candidates_discarded,
+          &c.results,
+          &c.alerts,
+          &c.untils_recorded,
+          &c.missing_hits_retained,
+          &c.missing_hits_evicted};
+}
+
+void SaveAlert(SnapshotWriter& w, const SequenceAlert& a) {
+  w.Join(a.key);
+  w.U64(a.events.size());
+  for (const EventHandle& e : a.events) w.Event(e);
+}
+
+bool LoadAlert(SnapshotReader& r, SequenceAlert& a, size_t events, size_t key_count) {
+  uint64_t n = 0;
+  if (!r.Join(a.key) || !r.Count(n)) return false;
+  if (a.key.size() != key_count || n != events) return r.Fail("a sequence result (wrong shape)");
+  a.events.resize(n);
+  for (EventHandle& e : a.events) {
+    if (!r.Event(e)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void SequenceOperator::Save(SnapshotWriter& w) const {
+  const State& s = *state_;
+  // The shape, so that Load() can refuse state of another query.
+  w.U64(s.written_of.size());
+  w.U64(s.spec.key_count);
+  w.OptionalI64(s.spec.maxspan_ms);
+  w.Bool(s.spec.has_until);
+
+  w.I64(s.watermark);
+  w.Bool(s.last_ordinal.has_value());
+  if (s.last_ordinal) w.Ord(*s.last_ordinal);
+  SequenceCounters counters = s.counters;
+  for (uint64_t* c : CounterFields(counters)) w.U64(*c);
+
+  // Partials oldest first: loading them in this order restores the
+  // creation order that expiry and eviction pop from.
+  w.U64(s.partials.size());
+  for (const Partial& p : s.partials.get<ByStart>()) {
+    w.U64(p.pos);
+    w.Join(p.key);
+    w.I64(p.start_ts);
+    w.U64(p.events.size());
+    for (const EventHandle& e : p.events) w.Event(e);
+  }
+  w.U64(s.untils.size());
+  for (const auto& [key, ord] : s.untils) {
+    w.Join(key);
+    w.Ord(ord);
+  }
+  w.U64(s.until_fifo.size());
+  for (const auto& [ts, key] : s.until_fifo) {
+    w.I64(ts);
+    w.Join(key);
+  }
+  w.U64(s.miss_hits.size());
+  for (const auto& [mk, hits] : s.miss_hits) {
+    w.U64(mk.stage);
+    w.Join(mk.key);
+    w.U64(hits.end() - hits.begin());
+    for (int64_t t : hits) w.I64(t);
+  }
+  w.U64(s.miss_fifo.size());
+  for (const auto& [ts, mk] : s.miss_fifo) {
+    w.I64(ts);
+    w.U64(mk.stage);
+    w.Join(mk.key);
+  }
+  w.U64(s.queue.size());
+  for (const Candidate& c : s.queue) {
+    SaveAlert(w, c.alert);
+    w.I64(c.first_ts);
+    w.I64(c.last_ts);
+    w.OptionalI64(c.last_leading);
+    w.I64(c.deadline);
+    w.U64(static_cast<uint64_t>(c.decision));
+  }
+  s.pipe.Save(w, SaveAlert);
+}
+
+bool SequenceOperator::Load(SnapshotReader& r) {
+  State& s = *state_;
+  uint64_t expanded = 0, key_count = 0;
+  std::optional<int64_t> maxspan;
+  bool has_until = false;
+  if (!r.U64(expanded) || !r.U64(key_count) || !r.OptionalI64(maxspan) || !r.Bool(has_until)) {
+    return false;
+  }
+  if (expanded != s.written_of.size() || key_count != s.spec.key_count ||
+      maxspan != s.spec.maxspan_ms || has_until != s.spec.has_until) {
+    return r.Fail("a sequence's state (it was written for another query)");
+  }
+  bool has_last = false;
+  if (!r.I64(s.watermark) || !r.Bool(has_last)) return false;
+  s.last_ordinal.reset();
+  if (has_last) {
+    Ordinal o;
+    if (!r.Ord(o)) return false;
+    s.last_ordinal = std::move(o);
+  }
+  for (uint64_t* c : CounterFields(s.counters)) {
+    if (!r.U64(*c)) return false;
+  }
+
+  const size_t positives = s.positives.size();
+  auto valid_key = [&](const JoinKey& k) { return k.size() == s.spec.key_count; };
+  uint64_t n = 0;
+  if (!r.Count(n, 4)) return false;
+  s.partials.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    Partial p;
+    uint64_t pos = 0, events = 0;
+    if (!r.U64(pos) || !r.Join(p.key) || !r.I64(p.start_ts) || !r.Count(events)) return false;
+    // A live partial has filled positive stages 0..pos, short of the last.
+    if (pos + 1 >= positives || events != pos + 1 || !valid_key(p.key)) {
+      return r.Fail("a partial sequence (wrong shape)");
+    }
+    p.pos = static_cast<uint32_t>(pos);
+    for (uint64_t e = 0; e < events; ++e) {
+      EventHandle h;
+      if (!r.Event(h)) return false;
+      if (h == nullptr) return r.Fail("a partial sequence (an empty event)");
+      p.events.push_back(std::move(h));
+    }
+    if (!s.partials.insert(std::move(p)).second) {
+      return r.Fail("a partial sequence (two in one bucket)");
+    }
+  }
+  if (!r.Count(n, 2)) return false;
+  s.untils.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    JoinKey key;
+    Ordinal ord;
+    if (!r.Join(key) || !r.Ord(ord)) return false;
+    if (!valid_key(key)) return r.Fail("an until marker (wrong key)");
+    s.untils.insert_or_assign(std::move(key), std::move(ord));
+  }
+  if (!r.Count(n, 2)) return false;
+  s.until_fifo.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    int64_t ts = 0;
+    JoinKey key;
+    if (!r.I64(ts) || !r.Join(key)) return false;
+    s.until_fifo.emplace_back(ts, std::move(key));
+  }
+  if (!r.Count(n, 3)) return false;
+  s.miss_hits.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t stage = 0, count = 0;
+    MissKey mk;
+    if (!r.U64(stage) || !r.Join(mk.key) || !r.Count(count)) return false;
+    if (stage >= s.spec.stages.size() || !s.spec.stages[stage].missing || !valid_key(mk.key) ||
+        count == 0) {
+      return r.Fail("a missing-stage hit (wrong stage or key)");
+    }
+    mk.stage = static_cast<uint32_t>(stage);
+    HitTimes& hits = s.miss_hits[mk];
+    for (uint64_t k = 0; k < count; ++k) {
+      int64_t t = 0;
+      if (!r.I64(t)) return false;
+      hits.Add(t);
+    }
+  }
+  if (!r.Count(n, 3)) return false;
+  s.miss_fifo.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    int64_t ts = 0;
+    uint64_t stage = 0;
+    MissKey mk;
+    if (!r.I64(ts) || !r.U64(stage) || !r.Join(mk.key)) return false;
+    mk.stage = static_cast<uint32_t>(stage);
+    s.miss_fifo.emplace_back(ts, std::move(mk));
+  }
+  if (!r.Count(n, 6)) return false;
+  s.queue.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    Candidate c;
+    uint64_t decision = 0;
+    if (!LoadAlert(r, c.alert, s.written_of.size(), s.spec.key_count) || !r.I64(c.first_ts) ||
+        !r.I64(c.last_ts) || !r.OptionalI64(c.last_leading) || !r.I64(c.deadline) ||
+        !r.Bounded(decision, static_cast<uint64_t>(Decision::kDrop), "a candidate's decision")) {
+      return false;
+    }
+    for (uint32_t e : s.positives) {
+      if (c.alert.events[e] == nullptr) return r.Fail("a candidate (an empty positive event)");
+    }
+    c.decision = static_cast<Decision>(decision);
+    s.queue.push_back(std::move(c));
+  }
+  if (!s.pipe.Load(r, [&](SnapshotReader& rr, SequenceAlert& a) {
+        return LoadAlert(rr, a, s.written_of.size(), s.spec.key_count);
+      })) {
+    return false;
+  }
+  s.counters.partials_live = s.partials.size();
+  s.counters.candidates_pending = s.queue.size();
+  s.counters.missing_hits_retained = s.miss_fifo.size();
+  return true;
+}
+
 bool SequenceOperator::done() const { return state_->pipe.done(); }
 const SequenceCounters& SequenceOperator::counters() const { return state_->counters; }
 const SequenceSpec& SequenceOperator::spec() const { return state_->spec; }

@@ -46,6 +46,7 @@
 #include "runtime/alert.hpp"
 #include "runtime/key_value.hpp"
 #include "runtime/pipe.hpp"
+#include "runtime/snapshot.hpp"
 
 namespace eql::runtime {
 
@@ -155,6 +156,16 @@ class SequenceOperator {
   // Evicts up to `n` live partials, oldest start first, counted in
   // `partials_evicted` (the engine's cap over all rules); returns how many.
   uint64_t EvictOldest(uint64_t n);
+
+  // SequenceOperator::Save() / Load()
+  //
+  // Checkpoint (Engine::Checkpoint): live partials, until markers,
+  // missing-stage hits, candidates waiting for a decision, head/tail state,
+  // watermark and counters. Load() restores into a fresh operator created
+  // from the same spec; on a corrupt or mismatching snapshot it returns false
+  // with the reason in `r` (the operator must then be discarded).
+  void Save(SnapshotWriter& w) const;
+  bool Load(SnapshotReader& r);
 
   //! `head N` has delivered N results; further events are ignored.
   bool done() const;
