@@ -6,12 +6,19 @@
 //
 // Alerts go to standard output as NDJSON; diagnostics, malformed-input
 // reports and --stats go to standard error. Exit codes: 0 rules ran, 1 bad
-// rules or unreadable input, 2 bad usage.
+// rules or unreadable input or state, 2 bad usage, 128 + signal when stopped
+// by SIGINT or SIGTERM.
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <string>
@@ -29,6 +36,73 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitBadInput = 1;
 constexpr int kExitUsage = 2;
+
+// SIGINT/SIGTERM: the handler only records the signal; the main loop stops
+// reading (the reader is woken from a blocking read, as the handler is
+// installed without SA_RESTART), and the run ends as for the end of input.
+std::atomic<bool> g_stop{false};
+std::atomic<int> g_signal{0};
+
+extern "C" void OnStopSignal(int signo) {
+  g_signal.store(signo);
+  g_stop.store(true);
+}
+
+void InstallStopHandlers() {
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: a blocked read() returns EINTR
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+// The signals go to the main thread only: the engine's worker threads
+// (--threads) are started while they are blocked, and inherit that.
+void BlockStopSignals(bool block) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
+}
+
+// Reads a whole file; false (with `error` set) when it cannot.
+bool ReadFile(const std::string& path, std::string& out, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = std::strerror(errno);
+    return false;
+  }
+  out.assign(std::istreambuf_iterator<char>(in), {});
+  if (in.bad()) {
+    error = "read error";
+    return false;
+  }
+  return true;
+}
+
+// Writes `bytes` to `path` so that a crash never leaves a half-written
+// state: a temporary file beside it, flushed to disk, renamed over it.
+bool WriteFileAtomically(const std::string& path, std::string_view bytes, std::string& error) {
+  const std::string temporary = path + ".tmp";
+  FILE* f = std::fopen(temporary.c_str(), "wb");
+  if (f == nullptr) {
+    error = std::strerror(errno);
+    return false;
+  }
+  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  ok = std::fflush(f) == 0 && ok;
+  ok = fsync(fileno(f)) == 0 && ok;
+  if (!ok) error = std::strerror(errno);
+  ok = std::fclose(f) == 0 && ok;
+  if (ok && std::rename(temporary.c_str(), path.c_str()) != 0) {
+    error = std::strerror(errno);
+    ok = false;
+  }
+  if (!ok) std::remove(temporary.c_str());
+  return ok;
+}
 
 // Reads "250ms", "10s", "5m", "1h", "2d" (or a bare number of milliseconds).
 bool ParseDuration(const std::string& text, int64_t& millis) {
@@ -174,8 +248,9 @@ int main(int argc, char** argv) {
       "(one object a line with \"query\" and optional name, rule_id, severity) or a folder of\n"
       "these. EVENTS is an NDJSON file, a JSON array file, a .gz of either, or - for standard\n"
       "input. Alerts are printed as NDJSON on standard output, one line each.\n"
-      "Exit codes: 0 rules ran (even with malformed events), 1 bad rules or unreadable input,\n"
-      "2 bad usage.",
+      "Exit codes: 0 rules ran (even with malformed events), 1 bad rules, unreadable input or\n"
+      "state, 2 bad usage, 130/143 stopped by SIGINT/SIGTERM (after deciding what is pending\n"
+      "or saving --state, and printing --stats).",
       "eql-run"};
   app.set_help_flag("-h,--help", "Print this help and exit");
 
@@ -190,6 +265,8 @@ int main(int argc, char** argv) {
   uint64_t max_partials = 1'000'000;
   uint64_t max_event_bytes = 16 << 20;
   std::string source = "ecs";
+  std::string state_path;
+  bool final_input = false;
   eql::EngineOptions options;
 
   app.add_option("files", positional, "RULES EVENTS (or, with --check, the rule files)");
@@ -248,6 +325,15 @@ int main(int argc, char** argv) {
   app.add_option("--partition-field", options.partition_field,
                  "With --threads: the field events are partitioned by (default: the join key "
                  "most sequence rules share, e.g. host.id)");
+  app.add_option("--state", state_path,
+                 "Continue from this file's saved state if it exists, and save the state to it "
+                 "when the run ends (end of input, SIGINT or SIGTERM): partial sequences, "
+                 "pending decisions and events held for reordering carry over to the next run, "
+                 "which should be given the events that follow");
+  app.add_flag("--final", final_input,
+               "With --state: the end of this input is the end of the stream; decide pending "
+               "matches and print tail results before saving (without --state this is always "
+               "so)");
   app.add_flag("--stats", stats, "Print a JSON summary of the run on standard error");
   app.add_flag("--progress", progress,
                "Print a progress line on standard error (only when it is a terminal)");
@@ -323,8 +409,15 @@ int main(int argc, char** argv) {
   options.source = source;
   options.max_partials_per_rule = max_partials;
   options.max_event_bytes = max_event_bytes;
+  if (final_input && state_path.empty()) {
+    std::cerr << "eql-run: --final only means something with --state (see --help)\n";
+    return kExitUsage;
+  }
 
+  InstallStopHandlers();
+  BlockStopSignals(true);
   auto created = eql::Engine::Create(std::move(loaded.rules), options);
+  BlockStopSignals(false);
   if (!created.ok()) {
     std::cerr << "eql-run: " << created.status().message() << "\n";
     return kExitBadInput;
@@ -337,11 +430,29 @@ int main(int argc, char** argv) {
     return kExitBadInput;
   }
 
+  // The saved state of an earlier run goes in before any event.
+  bool restored = false;
+  if (!state_path.empty() && std::filesystem::exists(state_path)) {
+    std::string bytes, error;
+    if (!ReadFile(state_path, bytes, error)) {
+      std::cerr << "eql-run: --state " << state_path << ": cannot read it: " << error << "\n";
+      return kExitBadInput;
+    }
+    absl::Status status = engine.Restore(bytes);
+    if (!status.ok()) {
+      std::cerr << "eql-run: --state " << state_path << ": " << status.message()
+                << " (remove the file to start afresh)\n";
+      return kExitBadInput;
+    }
+    restored = true;
+  }
+
   auto reader = eql::EventReader::Open(events_path, max_event_bytes);
   if (!reader.ok()) {
     std::cerr << "eql-run: " << reader.status().message() << "\n";
     return kExitBadInput;
   }
+  (*reader)->SetInterrupt(&g_stop);
   // On a pipe or terminal, each alert is written out at once.
   const bool live_output = !batch && events_path == "-";
   std::vector<uint64_t> alerts_per_rule(engine.rules().size(), 0);
@@ -395,11 +506,36 @@ int main(int argc, char** argv) {
     }
   }
   if (show_progress) std::cerr << "\r\033[K";
-  if (!(*reader)->status().ok()) {
+  const int stop_signal = g_stop.load() ? g_signal.load() : 0;
+  if (stop_signal != 0) {
+    std::cerr << fmt::format("eql-run: {} after {} events{}\n",
+                             stop_signal == SIGINT ? "interrupted (SIGINT)" : "stopped (SIGTERM)",
+                             events_read,
+                             state_path.empty() ? "; deciding what is pending as at the end of input"
+                                                : "; saving the state");
+  } else if (!(*reader)->status().ok()) {
     std::cerr << "eql-run: " << (*reader)->status().message() << "\n";
     exit_code = kExitBadInput;
   }
-  engine.Flush();
+  // Without --state the run is the whole stream: its end decides every
+  // pending match. With --state the stream goes on in the next run, unless
+  // --final says this is its end.
+  if (state_path.empty() || final_input) engine.Flush();
+  uint64_t state_bytes = 0;
+  if (!state_path.empty()) {
+    auto snapshot = engine.Checkpoint();  // runs what --threads holds back first
+    std::string error;
+    if (!snapshot.ok()) {
+      error = std::string(snapshot.status().message());
+    } else if (WriteFileAtomically(state_path, *snapshot, error)) {
+      state_bytes = snapshot->size();
+    }
+    if (!error.empty()) {
+      std::cerr << "eql-run: --state " << state_path << ": cannot save the state: " << error
+                << "\n";
+      exit_code = kExitBadInput;
+    }
+  }
   if (strict && late_malformed > 0) exit_code = kExitBadInput;
   std::fflush(stdout);
   double seconds =
@@ -441,13 +577,20 @@ int main(int argc, char** argv) {
         "\"partials_expired\":{},\"partials_evicted\":{},\"limits\":{{\"events_too_deep\":{},"
         "\"events_too_many_values\":{},\"events_time_out_of_range\":{},\"strings_truncated\":{},"
         "\"join_keys_over_limit\":{},\"partials_evicted_total_cap\":{}}},\"seconds\":{:.3f},"
-        "\"events_per_second\":{:.0f},\"peak_memory_kb\":{},\"sources\":{{{}}},\"rules\":[{}]}}\n",
+        "\"events_per_second\":{:.0f},\"peak_memory_kb\":{},\"state\":{{\"restored\":{},"
+        "\"saved_bytes\":{}}},\"interrupted_by\":{},\"sources\":{{{}}},\"rules\":[{}]}}\n",
         events_read, malformed + late_malformed, s.events_no_timestamp, s.events_late, s.events_processed, s.alerts,
         s.partials_live, s.partials_expired, s.partials_evicted, s.events_too_deep,
         s.events_too_many_values, s.events_time_out_of_range, s.strings_truncated,
         s.join_keys_over_limit, s.partials_evicted_total_cap, seconds,
-        seconds > 0 ? events_read / seconds : 0.0, PeakRssKb(), sources_json, rules_json);
+        seconds > 0 ? events_read / seconds : 0.0, PeakRssKb(), restored, state_bytes,
+        stop_signal == 0         ? "null"
+        : stop_signal == SIGINT ? "\"SIGINT\""
+                                 : "\"SIGTERM\"",
+        sources_json, rules_json);
   }
   if (exit_code == kExitOk && bad_rules) exit_code = kExitBadInput;
+  // A stopped run says so to its caller, as shells expect: 128 + signal.
+  if (exit_code == kExitOk && stop_signal != 0) exit_code = 128 + stop_signal;
   return exit_code;
 }

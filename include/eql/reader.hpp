@@ -21,6 +21,7 @@
 // readers are independent.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -68,7 +69,17 @@ class EventReader {
   // a read error (then status() says which).
   bool Next(Item& item);
 
-  //! OK unless reading itself failed (I/O error, corrupt gzip stream).
+  // EventReader::SetInterrupt()
+  //
+  // Stops reading once `*stop` is true: Next() then returns false and
+  // status() is Cancelled. A read blocked on a pipe or terminal is woken by
+  // a signal whose handler sets the flag, when the handler was installed
+  // without SA_RESTART (eql-run does this for SIGINT and SIGTERM). `stop`
+  // must outlive the reader; null turns the check off.
+  void SetInterrupt(const std::atomic<bool>* stop);
+
+  //! OK unless reading itself failed (I/O error, corrupt gzip stream), or
+  //! Cancelled after an interrupt (SetInterrupt).
   absl::Status status() const;
   //! Bytes consumed from the (decompressed) input so far.
   uint64_t bytes_read() const;

@@ -30,6 +30,14 @@ struct EventReader::Impl {
   absl::Status status;
   uint64_t line = 1;         // line number at buffer[begin]
   uint64_t consumed = 0;
+  const std::atomic<bool>* stop = nullptr;  // SetInterrupt()
+
+  // True (status set to Cancelled) once the caller asked to stop.
+  bool Interrupted() {
+    if (stop == nullptr || !stop->load(std::memory_order_relaxed)) return false;
+    status = absl::CancelledError(absl::StrCat(path, ": reading interrupted"));
+    return true;
+  }
   enum class Mode { kUnknown, kLines, kArray } mode = Mode::kUnknown;
   bool array_closed = false;
   // Bytes kept free after the data, so that every event handed out is
@@ -43,8 +51,10 @@ struct EventReader::Impl {
 
   // One read of at most `room` bytes; 0 at end, -1 on error (status set).
   long ReadSome(char* into, size_t room) {
+    if (Interrupted()) return -1;
     if (file != nullptr) {
       int n = gzread(file, into, static_cast<unsigned>(std::min<size_t>(room, 1u << 30)));
+      if (n < 0 && Interrupted()) return -1;  // gzread gives up on EINTR
       if (n < 0) {
         int code = 0;
         const char* message = gzerror(file, &code);
@@ -54,7 +64,10 @@ struct EventReader::Impl {
     }
     for (;;) {
       ssize_t n = read(fd, into, room);
-      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EINTR) {
+        if (Interrupted()) return -1;
+        continue;
+      }
       if (n < 0) status = absl::DataLossError(absl::StrCat(path, ": ", std::strerror(errno)));
       return n;
     }
@@ -312,6 +325,8 @@ absl::StatusOr<std::unique_ptr<EventReader>> EventReader::Open(const std::string
 
 bool EventReader::Next(Item& item) {
   Impl& r = *impl_;
+  auto interrupted = [&] { return r.status.code() == absl::StatusCode::kCancelled; };
+  if (interrupted()) return false;
   if (r.mode == Impl::Mode::kUnknown) {
     r.SkipSpace();
     if (r.begin >= r.end) return false;
@@ -322,10 +337,17 @@ bool EventReader::Next(Item& item) {
       r.mode = Impl::Mode::kLines;
     }
   }
-  return r.mode == Impl::Mode::kArray ? r.NextElement(item) : r.NextLine(item);
+  const bool got = r.mode == Impl::Mode::kArray ? r.NextElement(item) : r.NextLine(item);
+  // Interrupted while waiting for the rest of an event: what was read of it
+  // is not an event. (Complete events already read are still handed out:
+  // they were taken from the input and must not be lost.)
+  if (got && interrupted()) return false;
+  return got;
 }
 
 absl::Status EventReader::status() const { return impl_->status; }
 uint64_t EventReader::bytes_read() const { return impl_->consumed; }
+
+void EventReader::SetInterrupt(const std::atomic<bool>* stop) { impl_->stop = stop; }
 
 }  // namespace eql

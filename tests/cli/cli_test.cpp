@@ -2,6 +2,7 @@
 // codes, malformed input, standard input, and the demo's exact alerts.
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fmt/format.h"
@@ -485,6 +487,239 @@ TEST(Cli, SourceSysmonNormalizesBeforeTheRules) {
   ASSERT_EQ(Lines(sysmon.out).size(), 1u) << sysmon.out << sysmon.err;
   EXPECT_NE(sysmon.out.find("\"original\":"), std::string::npos) << "event.original kept";
   EXPECT_NE(sysmon.err.find("\"sysmon\":{\"records\":3"), std::string::npos) << sysmon.err;
+}
+
+}  // namespace
+
+namespace {
+
+// --state and SIGINT/SIGTERM (issue 9): a run stopped midway and continued
+// from its saved state prints exactly the alerts of an uninterrupted run.
+
+std::vector<std::string> SortedLines(const std::string& text) {
+  std::vector<std::string> lines = Lines(text);
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+std::string ReadAll(int fd) {
+  std::string out;
+  char buffer[65536];
+  for (;;) {
+    ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buffer, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+// Starts eql-run on a pipe with standard error to `err_path`.
+LiveProcess StartLiveWithStderr(const std::vector<std::string>& args, const fs::path& err_path) {
+  int in[2], out[2];
+  EXPECT_EQ(pipe(in), 0);
+  EXPECT_EQ(pipe(out), 0);
+  LiveProcess p;
+  p.pid = fork();
+  if (p.pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    FILE* err = std::fopen(err_path.c_str(), "w");
+    if (err != nullptr) dup2(fileno(err), 2);
+    close(in[1]);
+    close(out[0]);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(kEqlRun.c_str()));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(kEqlRun.c_str(), argv.data());
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  p.to_child = in[1];
+  p.from_child = out[0];
+  return p;
+}
+
+uint64_t StatNumber(const std::string& stats, const std::string& name) {
+  const std::string key = "\"" + name + "\":";
+  size_t at = stats.find(key);
+  if (at == std::string::npos) return UINT64_MAX;
+  return std::stoull(stats.substr(at + key.size()));
+}
+
+std::vector<std::string> GeneratedEvents(const fs::path& dir, int count) {
+  const std::string path = (dir / "events.ndjson").string();
+  std::string gen = std::string(EQL_BINARY_DIR) + "/bin/eql-gen";
+  EXPECT_EQ(std::system(fmt::format("{} --events {} --hosts 50 --attacks 40 --seed 21 > {} "
+                                    "2>/dev/null",
+                                    gen, count, path)
+                            .c_str()),
+            0);
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line + "\n");
+  return lines;
+}
+
+void WriteLines(const fs::path& path, const std::vector<std::string>& lines, size_t from,
+                size_t to) {
+  std::ofstream out(path, std::ios::binary);
+  for (size_t i = from; i < to; ++i) out << lines[i];
+}
+
+TEST(Cli, StateCarriesPartialsAcrossRuns) {
+  fs::path dir = fs::temp_directory_path() / fmt::format("eql-cli-state-{}", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::vector<std::string> events = GeneratedEvents(dir, 20000);
+  const std::string all = (dir / "events.ndjson").string();
+  for (const std::string mode : {"", "--allowed-lateness 2s", "--threads 2", "--batch"}) {
+    CliRun whole = EqlRun(fmt::format("{} {}/rules {}", mode, kExamples, all));
+    ASSERT_EQ(whole.exit_code, 0) << whole.err;
+    const fs::path state = dir / "state";
+    fs::remove(state);
+    std::string out;
+    // Three runs over three slices; the last one ends the stream.
+    const size_t cuts[] = {0, 7001, 13002, events.size()};
+    for (int part = 0; part < 3; ++part) {
+      WriteLines(dir / "slice.ndjson", events, cuts[part], cuts[part + 1]);
+      CliRun run = EqlRun(fmt::format("{} --state {} {} --stats {}/rules {}", mode, state.string(),
+                                      part == 2 ? "--final" : "", kExamples,
+                                      (dir / "slice.ndjson").string()));
+      ASSERT_EQ(run.exit_code, 0) << run.err;
+      EXPECT_NE(run.err.find(fmt::format("\"restored\":{}", part > 0)), std::string::npos)
+          << run.err;
+      out += run.out;
+    }
+    std::cout << "  " << (mode.empty() ? "streaming" : mode) << ": " << Lines(whole.out).size()
+              << " alerts in one run, " << Lines(out).size() << " over three runs with --state ("
+              << fs::file_size(state) << " bytes of state at the end)\n";
+    EXPECT_GE(Lines(whole.out).size(), 100u);
+    EXPECT_EQ(SortedLines(out), SortedLines(whole.out)) << mode;
+  }
+}
+
+TEST(Cli, SigtermSavesStateAndTheNextRunGoesOn) {
+  fs::path dir = fs::temp_directory_path() / fmt::format("eql-cli-sigterm-{}", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::vector<std::string> events = GeneratedEvents(dir, 20000);
+  const std::string all = (dir / "events.ndjson").string();
+  for (const std::string mode : {"", "--threads 2"}) {
+    std::vector<std::string> mode_args;
+    if (!mode.empty()) mode_args = {"--threads", "2"};
+    CliRun whole = EqlRun(fmt::format("{} --allowed-lateness 1s {}/rules {}", mode, kExamples, all));
+    const fs::path state = dir / "state";
+    fs::remove(state);
+    std::vector<std::string> args = mode_args;
+    for (const std::string& a : {std::string("--allowed-lateness"), std::string("1s"),
+                                 std::string("--state"), state.string(), std::string("--stats"),
+                                 kExamples + "/rules", std::string("-")}) {
+      args.push_back(a);
+    }
+    LiveProcess p = StartLiveWithStderr(args, dir / "stderr");
+    // Half the stream, then the pipe stays open (a sensor's input does), and
+    // the process is told to stop.
+    std::string first;
+    for (size_t i = 0; i < 9000; ++i) first += events[i];
+    std::thread writer([&] {
+      size_t done = 0;
+      while (done < first.size()) {
+        ssize_t n = write(p.to_child, first.data() + done, first.size() - done);
+        if (n <= 0) break;
+        done += static_cast<size_t>(n);
+      }
+    });
+    writer.join();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    ASSERT_EQ(kill(p.pid, SIGTERM), 0);
+    std::string out1 = ReadAll(p.from_child);
+    int status = 0;
+    waitpid(p.pid, &status, 0);
+    close(p.to_child);
+    close(p.from_child);
+    std::ifstream err_file(dir / "stderr");
+    std::string err((std::istreambuf_iterator<char>(err_file)), {});
+    ASSERT_TRUE(WIFEXITED(status)) << err;
+    EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM) << err;
+    EXPECT_NE(err.find("stopped (SIGTERM)"), std::string::npos) << err;
+    EXPECT_NE(err.find("\"interrupted_by\":\"SIGTERM\""), std::string::npos) << err;
+    ASSERT_TRUE(fs::exists(state)) << err;
+    // The stats say how many events the stopped run took; the next run is
+    // given the ones after them.
+    const uint64_t taken = StatNumber(err, "events_read");
+    ASSERT_LE(taken, 9000u) << err;
+    WriteLines(dir / "rest.ndjson", events, taken, events.size());
+    CliRun rest = EqlRun(fmt::format("{} --allowed-lateness 1s --state {} --final {}/rules {}", mode,
+                                     state.string(), kExamples, (dir / "rest.ndjson").string()));
+    ASSERT_EQ(rest.exit_code, 0) << rest.err;
+    std::cout << "  " << (mode.empty() ? "one thread" : mode) << ": SIGTERM after " << taken
+              << " events (" << Lines(out1).size() << " alerts), the rest from the saved state ("
+              << Lines(rest.out).size() << " alerts); uninterrupted: " << Lines(whole.out).size()
+              << "\n";
+    EXPECT_EQ(SortedLines(out1 + rest.out), SortedLines(whole.out)) << mode;
+  }
+}
+
+TEST(Cli, SigintWithoutStateDecidesWhatIsPending) {
+  fs::path dir = fs::temp_directory_path() / fmt::format("eql-cli-sigint-{}", getpid());
+  fs::create_directories(dir);
+  // `tail 1` holds its result until the end of the stream: SIGINT ends it.
+  LiveProcess p = StartLiveWithStderr({"--stats", "-q", "process where true | tail 1", "-"},
+                                      dir / "stderr");
+  const std::string events =
+      R"({"@timestamp":1000,"event":{"category":"process"},"process":{"pid":1}})"
+      "\n"
+      R"({"@timestamp":2000,"event":{"category":"process"},"process":{"pid":2}})"
+      "\n";
+  ASSERT_EQ(write(p.to_child, events.data(), events.size()), static_cast<ssize_t>(events.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(kill(p.pid, SIGINT), 0);
+  std::string out = ReadAll(p.from_child);
+  int status = 0;
+  waitpid(p.pid, &status, 0);
+  close(p.to_child);
+  close(p.from_child);
+  std::ifstream err_file(dir / "stderr");
+  std::string err((std::istreambuf_iterator<char>(err_file)), {});
+  std::cout << "  after SIGINT: " << out;
+  ASSERT_TRUE(WIFEXITED(status)) << err;
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGINT);
+  ASSERT_EQ(Lines(out).size(), 1u) << out << err;
+  EXPECT_NE(out.find("\"pid\":2"), std::string::npos) << out;
+  EXPECT_NE(err.find("\"interrupted_by\":\"SIGINT\""), std::string::npos) << err;
+  EXPECT_NE(err.find("\"events_read\":2"), std::string::npos) << err;
+}
+
+TEST(Cli, BadStateIsRefused) {
+  fs::path dir = fs::temp_directory_path() / fmt::format("eql-cli-badstate-{}", getpid());
+  fs::create_directories(dir);
+  const std::string events = (dir / "e.ndjson").string();
+  std::ofstream(events) << R"({"@timestamp":1,"event":{"category":"process"}})" << "\n";
+  const std::string state = (dir / "state").string();
+  std::ofstream(state) << "not a snapshot";
+  CliRun garbage = EqlRun(fmt::format("--state {} -q 'process where true' {}", state, events));
+  EXPECT_EQ(garbage.exit_code, 1);
+  EXPECT_NE(garbage.err.find("not a libeql snapshot"), std::string::npos) << garbage.err;
+  EXPECT_TRUE(garbage.out.empty()) << "no event may run on a refused state";
+
+  fs::remove(state);
+  ASSERT_EQ(EqlRun(fmt::format("--state {} -q 'process where true' {}", state, events)).exit_code,
+            0);
+  CliRun other = EqlRun(fmt::format("--state {} -q 'network where true' {}", state, events));
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_NE(other.err.find("rule 1"), std::string::npos) << other.err;
+  // A cut file: the checksum and length catch it.
+  const auto size = fs::file_size(state);
+  fs::resize_file(state, size - 3);
+  CliRun cut = EqlRun(fmt::format("--state {} -q 'process where true' {}", state, events));
+  EXPECT_EQ(cut.exit_code, 1);
+  EXPECT_NE(cut.err.find("corrupt"), std::string::npos) << cut.err;
+  std::cout << "  refused: " << Lines(garbage.err)[0] << "\n  refused: " << Lines(other.err)[0]
+            << "\n  refused: " << Lines(cut.err)[0] << "\n";
+  EXPECT_EQ(EqlRun(fmt::format("--final -q 'process where true' {}", events)).exit_code, 2);
 }
 
 }  // namespace
