@@ -495,6 +495,8 @@ class PyEngine {
     }
     if (!created->ok()) throw py::value_error(std::string(created->status().message()));
     engine_ = std::move(**created);
+    max_event_values_ = options.max_event_values;
+    max_string_bytes_ = options.max_string_bytes;
     if (ecs_) {
       projector_ = std::make_unique<DictProjector>(engine_->field_registry(),
                                                    options.max_event_values,
@@ -595,6 +597,35 @@ class PyEngine {
       RaiseEventError(std::string(status.message()));
     }
     return ToAlertList(std::move(alerts));
+  }
+
+  // Engine::Checkpoint() / Restore(): state that survives a restart.
+  py::bytes Checkpoint() {
+    absl::StatusOr<std::string> snapshot;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mu_);
+      snapshot = engine_->Checkpoint();
+    }
+    if (!snapshot.ok()) throw std::runtime_error(std::string(snapshot.status().message()));
+    return py::bytes(*snapshot);
+  }
+
+  void Restore(const py::bytes& data) {
+    std::string snapshot = data;
+    absl::Status status;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mu_);
+      status = engine_->Restore(snapshot);
+      // The restored engine has a field registry of its own: the dict
+      // projector must read the new one.
+      if (status.ok() && projector_) {
+        projector_ = std::make_unique<DictProjector>(engine_->field_registry(), max_event_values_,
+                                                     max_string_bytes_);
+      }
+    }
+    if (!status.ok()) throw py::value_error(std::string(status.message()));
   }
 
   py::list Flush() {
@@ -710,6 +741,8 @@ class PyEngine {
   mutable std::mutex mu_;
   uint64_t not_pushed_malformed_ = 0;
   uint64_t max_event_bytes_ = 16 << 20;
+  uint64_t max_event_values_ = 0;
+  uint64_t max_string_bytes_ = 0;
   std::vector<std::string> requeued_;  // alerts held back by a failed push()
   // Source "ecs" only: projects dicts against the engine's fields.
   std::unique_ptr<DictProjector> projector_;
@@ -1089,6 +1122,17 @@ PYBIND11_MODULE(libeql, m) {
            "flush=True (default) the end of the file is the end of input. Raises\n"
            "FileNotFoundError/OSError when the file cannot be opened (at the call)\n"
            "or read (while iterating).")
+      .def("checkpoint", &PyEngine::Checkpoint,
+           "checkpoint() -> bytes\n\n"
+           "The engine's whole state (partial sequences, held events, pending\n"
+           "decisions, counters) as bytes, to survive a restart; nothing is\n"
+           "flushed. Give it to restore() of an engine made with the same rules\n"
+           "and options.")
+      .def("restore", &PyEngine::Restore, py::arg("state"),
+           "restore(state: bytes) -> None\n\n"
+           "Replaces the engine's state with a checkpoint's. Raises ValueError\n"
+           "(saying why) for bytes that are not a snapshot, a corrupt one, or one\n"
+           "made with other rules or options; the engine is then unchanged.")
       .def("flush", &PyEngine::Flush,
            "flush() -> list[dict]\n\n"
            "End of input: releases the reorder stage (all of a batch), decides\n"

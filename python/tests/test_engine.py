@@ -396,3 +396,38 @@ def test_missing_stage_and_sample_alerts():
     [alert] = sample.flush()
     assert alert["join_keys"] == ["h1"]
     assert alert["events"] == [ev(1, "a"), ev(2, "c")]
+
+
+def test_checkpoint_and_restore_carry_a_sequence_across_engines():
+    events = [ev(1000, "node", host="h1"), ev(1500, "node", host="h2"),
+              ev(2000, "sh", host="h1"), ev(2500, "sh", host="h2")]
+    whole = libeql.Engine(SEQ, allowed_lateness="1s")
+    expected = [a for e in events for a in whole.push(e)] + whole.flush()
+    assert len(expected) == 2
+
+    first = libeql.Engine(SEQ, allowed_lateness="1s")
+    got = [a for e in events[:2] for a in first.push(e)]
+    state = first.checkpoint()
+    assert isinstance(state, bytes) and state.startswith(b"LIBEQL-S")
+    del first  # the process stops
+    second = libeql.Engine(SEQ, allowed_lateness="1s")
+    second.restore(state)
+    got += [a for e in events[2:] for a in second.push(e)] + second.flush()
+    assert got == expected
+    assert second.stats["events_in"] == 4
+    print(f"checkpoint: {len(state)} bytes; {len(got)} alerts after a restart, as without one")
+
+
+def test_restore_refuses_bad_state_and_keeps_the_engine():
+    engine = libeql.Engine(SEQ)
+    engine.push(ev(1000, "node"))
+    with pytest.raises(ValueError, match="not a libeql snapshot"):
+        engine.restore(b"{}")
+    other = libeql.Engine(NODE).checkpoint()
+    with pytest.raises(ValueError, match="rule 1"):
+        engine.restore(other)
+    state = libeql.Engine(SEQ).checkpoint()
+    with pytest.raises(ValueError, match="corrupt"):
+        engine.restore(state[:-2])
+    # The engine kept its partial: the child still completes the sequence.
+    assert len(engine.push(ev(2000, "sh"))) == 1
