@@ -334,6 +334,9 @@ class Engine {
   // snapshot or of an unsupported version, DataLoss for a corrupt one
   // (checksum, truncation), FailedPrecondition for one made with other
   // rules or options, each saying which. On error the engine is unchanged.
+  // After a restore, Alert::rule pointers of earlier alerts stay valid;
+  // references taken from rules(), rejected_rules() and field_registry()
+  // before it must be taken again. The callbacks set are kept.
   absl::Status Restore(std::string_view snapshot);
 
  private:
