@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/key_value.hpp"
+#include "runtime/snapshot.hpp"
 
 namespace eql::runtime {
 
@@ -34,6 +35,27 @@ struct JoinAlert {
 };
 using SequenceAlert = JoinAlert;
 using SampleAlert = JoinAlert;
+
+//! Checkpoint of a result held by an operator (a tail pipe, a pending
+//! candidate). Load checks its shape: `key_count` values and `events`
+//! events, null ones (missing-event stages) only if `nulls_allowed`.
+inline void SaveJoinAlert(SnapshotWriter& w, const JoinAlert& a) {
+  w.Join(a.key);
+  w.U64(a.events.size());
+  for (const EventHandle& e : a.events) w.Event(e);
+}
+inline bool LoadJoinAlert(SnapshotReader& r, JoinAlert& a, size_t events, size_t key_count,
+                          bool nulls_allowed) {
+  uint64_t n = 0;
+  if (!r.Join(a.key) || !r.Count(n)) return false;
+  if (a.key.size() != key_count || n != events) return r.Fail("a result (wrong shape)");
+  a.events.resize(n);
+  for (EventHandle& e : a.events) {
+    if (!r.Event(e)) return false;
+    if (e == nullptr && !nulls_allowed) return r.Fail("a result (an empty event)");
+  }
+  return true;
+}
 
 // AlertSink
 //

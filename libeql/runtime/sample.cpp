@@ -187,28 +187,6 @@ uint64_t SampleOperator::EvictOldest(uint64_t n) {
   return before - s.keys.size();
 }
 
-namespace {
-
-void SaveSample(SnapshotWriter& w, const JoinAlert& a) {
-  w.Join(a.key);
-  w.U64(a.events.size());
-  for (const EventHandle& e : a.events) w.Event(e);
-}
-
-bool LoadSample(SnapshotReader& r, JoinAlert& a, size_t stages, size_t key_count) {
-  uint64_t n = 0;
-  if (!r.Join(a.key) || !r.Count(n)) return false;
-  if (a.key.size() != key_count || n != stages) return r.Fail("a sample (wrong shape)");
-  a.events.resize(n);
-  for (EventHandle& e : a.events) {
-    if (!r.Event(e)) return false;
-    if (e == nullptr) return r.Fail("a sample (an empty event)");
-  }
-  return true;
-}
-
-}  // namespace
-
 void SampleOperator::Save(SnapshotWriter& w) const {
   const State& s = *state_;
   w.U64(s.spec.stage_count);
@@ -234,7 +212,7 @@ void SampleOperator::Save(SnapshotWriter& w) const {
     w.U64(order);
     w.Join(key);
   }
-  s.pipe.Save(w, SaveSample);
+  s.pipe.Save(w, SaveJoinAlert);
 }
 
 bool SampleOperator::Load(SnapshotReader& r) {
@@ -284,7 +262,7 @@ bool SampleOperator::Load(SnapshotReader& r) {
     s.key_fifo.emplace_back(order, std::move(key));
   }
   if (!s.pipe.Load(r, [&](SnapshotReader& rr, JoinAlert& a) {
-        return LoadSample(rr, a, s.spec.stage_count, s.spec.key_count);
+        return LoadJoinAlert(rr, a, s.spec.stage_count, s.spec.key_count, false);
       })) {
     return false;
   }

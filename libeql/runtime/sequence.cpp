@@ -689,23 +689,6 @@ std::vector<uint64_t*> CounterFields(SequenceCounters& c) {
           &c.missing_hits_evicted};
 }
 
-void SaveAlert(SnapshotWriter& w, const SequenceAlert& a) {
-  w.Join(a.key);
-  w.U64(a.events.size());
-  for (const EventHandle& e : a.events) w.Event(e);
-}
-
-bool LoadAlert(SnapshotReader& r, SequenceAlert& a, size_t events, size_t key_count) {
-  uint64_t n = 0;
-  if (!r.Join(a.key) || !r.Count(n)) return false;
-  if (a.key.size() != key_count || n != events) return r.Fail("a sequence result (wrong shape)");
-  a.events.resize(n);
-  for (EventHandle& e : a.events) {
-    if (!r.Event(e)) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 void SequenceOperator::Save(SnapshotWriter& w) const {
@@ -757,14 +740,14 @@ void SequenceOperator::Save(SnapshotWriter& w) const {
   }
   w.U64(s.queue.size());
   for (const Candidate& c : s.queue) {
-    SaveAlert(w, c.alert);
+    SaveJoinAlert(w, c.alert);
     w.I64(c.first_ts);
     w.I64(c.last_ts);
     w.OptionalI64(c.last_leading);
     w.I64(c.deadline);
     w.U64(static_cast<uint64_t>(c.decision));
   }
-  s.pipe.Save(w, SaveAlert);
+  s.pipe.Save(w, SaveJoinAlert);
 }
 
 bool SequenceOperator::Load(SnapshotReader& r) {
@@ -865,7 +848,8 @@ bool SequenceOperator::Load(SnapshotReader& r) {
   for (uint64_t i = 0; i < n; ++i) {
     Candidate c;
     uint64_t decision = 0;
-    if (!LoadAlert(r, c.alert, s.written_of.size(), s.spec.key_count) || !r.I64(c.first_ts) ||
+    if (!LoadJoinAlert(r, c.alert, s.written_of.size(), s.spec.key_count, true) ||
+        !r.I64(c.first_ts) ||
         !r.I64(c.last_ts) || !r.OptionalI64(c.last_leading) || !r.I64(c.deadline) ||
         !r.Bounded(decision, static_cast<uint64_t>(Decision::kDrop), "a candidate's decision")) {
       return false;
@@ -877,7 +861,7 @@ bool SequenceOperator::Load(SnapshotReader& r) {
     s.queue.push_back(std::move(c));
   }
   if (!s.pipe.Load(r, [&](SnapshotReader& rr, SequenceAlert& a) {
-        return LoadAlert(rr, a, s.written_of.size(), s.spec.key_count);
+        return LoadJoinAlert(rr, a, s.written_of.size(), s.spec.key_count, true);
       })) {
     return false;
   }

@@ -260,7 +260,9 @@ struct LiveProcess {
   int from_child = -1;
 };
 
-LiveProcess StartLive(const std::vector<std::string>& args) {
+// Starts eql-run reading a pipe we write; standard error goes to
+// `err_path` when given (else it is inherited).
+LiveProcess StartLive(const std::vector<std::string>& args, const std::string& err_path = "") {
   int in[2], out[2];
   EXPECT_EQ(pipe(in), 0);
   EXPECT_EQ(pipe(out), 0);
@@ -269,6 +271,10 @@ LiveProcess StartLive(const std::vector<std::string>& args) {
   if (p.pid == 0) {
     dup2(in[0], 0);
     dup2(out[1], 1);
+    if (!err_path.empty()) {
+      FILE* err = std::fopen(err_path.c_str(), "w");
+      if (err != nullptr) dup2(fileno(err), 2);
+    }
     close(in[1]);
     close(out[0]);
     std::vector<char*> argv;
@@ -514,34 +520,6 @@ std::string ReadAll(int fd) {
   return out;
 }
 
-// Starts eql-run on a pipe with standard error to `err_path`.
-LiveProcess StartLiveWithStderr(const std::vector<std::string>& args, const fs::path& err_path) {
-  int in[2], out[2];
-  EXPECT_EQ(pipe(in), 0);
-  EXPECT_EQ(pipe(out), 0);
-  LiveProcess p;
-  p.pid = fork();
-  if (p.pid == 0) {
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    FILE* err = std::fopen(err_path.c_str(), "w");
-    if (err != nullptr) dup2(fileno(err), 2);
-    close(in[1]);
-    close(out[0]);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(kEqlRun.c_str()));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(kEqlRun.c_str(), argv.data());
-    _exit(127);
-  }
-  close(in[0]);
-  close(out[1]);
-  p.to_child = in[1];
-  p.from_child = out[0];
-  return p;
-}
-
 uint64_t StatNumber(const std::string& stats, const std::string& name) {
   const std::string key = "\"" + name + "\":";
   size_t at = stats.find(key);
@@ -619,7 +597,7 @@ TEST(Cli, SigtermSavesStateAndTheNextRunGoesOn) {
                                  kExamples + "/rules", std::string("-")}) {
       args.push_back(a);
     }
-    LiveProcess p = StartLiveWithStderr(args, dir / "stderr");
+    LiveProcess p = StartLive(args, (dir / "stderr").string());
     // Half the stream, then the pipe stays open (a sensor's input does), and
     // the process is told to stop.
     std::string first;
@@ -667,8 +645,8 @@ TEST(Cli, SigintWithoutStateDecidesWhatIsPending) {
   fs::path dir = fs::temp_directory_path() / fmt::format("eql-cli-sigint-{}", getpid());
   fs::create_directories(dir);
   // `tail 1` holds its result until the end of the stream: SIGINT ends it.
-  LiveProcess p = StartLiveWithStderr({"--stats", "-q", "process where true | tail 1", "-"},
-                                      dir / "stderr");
+  LiveProcess p =
+      StartLive({"--stats", "-q", "process where true | tail 1", "-"}, (dir / "stderr").string());
   const std::string events =
       R"({"@timestamp":1000,"event":{"category":"process"},"process":{"pid":1}})"
       "\n"
