@@ -4,7 +4,7 @@
 // Security 4688, CrowdStrike FDR, Microsoft Defender XDR, SentinelOne, or ECS
 // already) into the ECS event the rules are written against.
 //
-// Each source is one declarative mapping table (libeql/sources/tables.cpp) read
+// Each source is one declarative mapping table (libeql/sources/tables.hpp) read
 // by one interpreter; see docs/sources.md for the tables and where they differ
 // from Elastic's integrations.
 //
@@ -83,12 +83,14 @@ class SourceNormalizer {
   // NormalizeInto()  (for the engine; libeql/io/record.hpp)
   //
   // As Normalize(), for an engine whose rules read `fields`. When the record
-  // is a process start of a source with a stateless mapping (Sysmon,
-  // CrowdStrike, SentinelOne), only the mapped fields the rules read are
-  // written, straight into `record` (cleared first), and `projected` is
-  // true; the whole ECS event is then had from LastEvent() until the next
-  // call. Otherwise `event` holds the whole ECS event, as Normalize() gives
-  // it, and `projected` is false. Either way `record_json` is not copied; if
+  // is a process start (Sysmon, Security 4688, CrowdStrike, Defender XDR,
+  // SentinelOne), only the mapped fields the rules read are written,
+  // straight into `record` (cleared first), surrogate entity ids included,
+  // and `projected` is true; the whole ECS event is then had from
+  // LastEvent() until the next call. Otherwise (other records, or rules
+  // that read a mapped field's parent object) `event` holds the whole ECS
+  // event, as Normalize() gives it, and `projected` is false. Both ways
+  // give the same values and keep the same 4688 state. Either way `record_json` is not copied; if
   // the rules read `event.original`, the projected record holds it.
   virtual absl::Status NormalizeInto(std::string_view record_json, const io::FieldRegistry& fields,
                                      const ProjectLimits& limits, io::Record& record, Event& event,

@@ -1,11 +1,16 @@
 // The interpreter of the mapping tables (tables.hpp): detects a record's source
 // and shape, then applies that source's rules. One simdjson DOM parser per
 // normalizer is reused, so a record is parsed once and, after warm-up, the
-// only allocations are the output Event's (plus the 4688 pid map).
+// only allocations are the output Event's (plus the 4688 pid map). The
+// engine's direct path (NormalizeInto) writes the fields its rules read
+// straight into a projected record instead.
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -28,6 +33,10 @@ using sources::Rule;
 using sources::Shape;
 
 enum class Src : int { kEcs, kSysmon, kWinsec, kCrowdStrike, kMde, kSentinelOne, kAuto, kCount };
+
+// The sources whose process.entity_id / process.parent.entity_id are
+// surrogates made in code rather than mapped by their table (docs/sources.md).
+enum class Surrogates : unsigned char { kNone, kWinsec, kMde };
 constexpr std::array<std::string_view, 7> kNames = {"ecs", "sysmon",      "winsec", "crowdstrike",
                                                     "mde", "sentinelone", "auto"};
 
@@ -176,9 +185,29 @@ bool ParseInt(std::string_view s, int base, int64_t& v) {
   return true;
 }
 
+// What kInt / kHexInt make of a scalar: a JSON integer as it is, else its
+// text (`text`, from ScalarText) in decimal, or in hex after "0x".
+bool ToInt(element e, std::string_view text, bool hex, int64_t& v) {
+  if (e.is_int64()) {
+    v = e.get_int64().value_unsafe();
+    return true;
+  }
+  return ParseInt(text, hex ? 16 : 10, v);
+}
+
+// Appends `v` in decimal (as fmt's "{}" writes it).
+void AppendInt(std::string& out, int64_t v) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v);
+  out.append(digits, end);
+}
+
+// The text after the last '\\' or '/' (find_last_of's answer, without its
+// call per character).
 std::string_view Basename(std::string_view path) {
-  size_t cut = path.find_last_of("\\/");
-  return cut == std::string_view::npos ? path : path.substr(cut + 1);
+  for (size_t i = path.size(); i > 0; --i)
+    if (path[i - 1] == '\\' || path[i - 1] == '/') return path.substr(i);
+  return path;
 }
 
 bool LooksWindowsPath(std::string_view p) {
@@ -202,11 +231,10 @@ std::string_view FormatIso(int64_t ms, char (&buf)[32]) {
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   y += m <= 2;
   if (y < 0 || y > 9999) {
-    int len = std::snprintf(buf, sizeof buf, "%lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                            static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600000),
-                            static_cast<long long>(rem / 60000 % 60),
-                            static_cast<long long>(rem / 1000 % 60),
-                            static_cast<long long>(rem % 1000));
+    int len = std::snprintf(
+        buf, sizeof buf, "%lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y),
+        m, d, static_cast<long long>(rem / 3600000), static_cast<long long>(rem / 60000 % 60),
+        static_cast<long long>(rem / 1000 % 60), static_cast<long long>(rem % 1000));
     return std::string_view(buf, static_cast<size_t>(std::max(len, 0)));
   }
   auto put = [&](int pos, int64_t v, int width) {
@@ -352,6 +380,7 @@ class Normalizer final : public SourceNormalizer {
     const std::span<const Rule>* table = nullptr;
     const Shape* shape = &kRoot;
     std::span<const Rule> rules;
+    Surrogates surrogates = Surrogates::kNone;
     if (src == Src::kSysmon && (mode_ == Src::kAuto ? event_id : WindowsEventId(root)) == 1) {
       rules = sources::kSysmonProcess;
       shape = &WindowsShape(root);
@@ -370,8 +399,24 @@ class Normalizer final : public SourceNormalizer {
         rules = sources::kSentinelOneProcess;
         table = &rules;
       }
+    } else if (src == Src::kWinsec && WindowsEventId(root) == 4688) {
+      // Winsec() reads the id this way, not as Detect() does: the same
+      // records take the table on both paths.
+      rules = sources::kWinsecProcess;
+      shape = &WindowsShape(root);
+      table = &rules;
+      surrogates = Surrogates::kWinsec;
+    } else if (src == Src::kMde) {
+      std::string_view category;
+      bool process_start = false;
+      shape = &MdeShape(root, category, process_start);
+      if (process_start) {
+        rules = sources::kMdeProcess;
+        table = &rules;
+        surrogates = Surrogates::kMde;
+      }
     }
-    const Plan* plan = table != nullptr ? &PlanFor(*table, *shape, fields) : nullptr;
+    const Plan* plan = table != nullptr ? &PlanFor(*table, *shape, surrogates, fields) : nullptr;
     if (plan == nullptr || !plan->usable) {
       // Stateful or other records: the whole event, from the same parse.
       event = Event();
@@ -399,6 +444,13 @@ class Normalizer final : public SourceNormalizer {
   void LastEvent(Event& out) override {
     out = Event();
     if (!last_projected_) return;
+    if (last_ == Src::kWinsec) {
+      // The ids as NormalizeInto() gave them: Winsec() again would update
+      // the pid map a second time for the same record.
+      Apply(sources::kWinsecProcess, WindowsShape(last_root_), last_root_, out);
+      SetSurrogates(out);
+      return;
+    }
     auto saved = stats_;
     (void)Dispatch(last_, last_root_, out);
     stats_ = saved;
@@ -428,16 +480,14 @@ class Normalizer final : public SourceNormalizer {
     element sys;
     const bool evtx = Lookup(root, "Event.System", sys);
     if (evtx || Lookup(root, "winlog", sys)) {
-      std::string buf;
-      std::string_view text;
-      if ((Lookup(sys, evtx ? "EventID" : "event_id", e) ||
-           (evtx && Lookup(sys, "EventID.#text", e))) &&
-          ScalarText(e, buf, text))
-        ParseInt(text, 10, event_id);
+      if (Lookup(sys, evtx ? "EventID" : "event_id", e) ||
+          (evtx && Lookup(sys, "EventID.#text", e)))
+        event_id = EventIdOf(e);
       const int64_t id = event_id;
       std::string_view provider;
-      bool sysmon = GetString(sys, evtx ? "Provider.#attributes.Name" : "provider_name", provider) &&
-                    ContainsIgnoreCase(provider, "sysmon");
+      bool sysmon =
+          GetString(sys, evtx ? "Provider.#attributes.Name" : "provider_name", provider) &&
+          ContainsIgnoreCase(provider, "sysmon");
       if (!sysmon && GetString(sys, evtx ? "Channel" : "channel", provider))
         sysmon = ContainsIgnoreCase(provider, "sysmon");
       if (sysmon) return Src::kSysmon;
@@ -457,13 +507,23 @@ class Normalizer final : public SourceNormalizer {
 
   static int64_t WindowsEventId(element root) {
     element e;
-    int64_t id = -1;
+    if (Lookup(root, "winlog.event_id", e) || Lookup(root, "Event.System.EventID", e) ||
+        Lookup(root, "Event.System.EventID.#text", e))
+      return EventIdOf(e);
+    return -1;
+  }
+
+  // A Windows event id: its scalar's text read in decimal (a JSON integer
+  // at once, as its text would read); -1 when there is none.
+  static int64_t EventIdOf(element e) {
+    if (e.is_int64()) {
+      const int64_t v = e.get_int64().value_unsafe();
+      return v >= 0 ? v : -1;  // "-5" is no decimal number to ParseInt
+    }
     std::string buf;
     std::string_view text;
-    if ((Lookup(root, "winlog.event_id", e) || Lookup(root, "Event.System.EventID", e) ||
-         Lookup(root, "Event.System.EventID.#text", e)) &&
-        ScalarText(e, buf, text))
-      ParseInt(text, 10, id);
+    int64_t id = -1;
+    if (ScalarText(e, buf, text)) ParseInt(text, 10, id);
     return id;
   }
 
@@ -538,38 +598,80 @@ class Normalizer final : public SourceNormalizer {
       return absl::OkStatus();
     }
     Apply(sources::kWinsecProcess, shape, root, out);
-    // Surrogate entity ids: host|pid|start. The parent's id is the one this
-    // normalizer gave it when its own 4688 was seen; else host|ppid|0.
-    std::string host = TextAt(out, "host.name");
-    // Copied out: out.Set() below may move the values Find() points at.
+    // The surrogate ids from the mapped host and pids, and the time that
+    // @timestamp was made from.
     std::optional<int64_t> pid, ppid;
     if (const Event::Value* v = out.Find("process.pid")) pid = v->integer;
     if (const Event::Value* v = out.Find("process.parent.pid")) ppid = v->integer;
-    std::string start = TextAt(out, "@timestamp");
-    auto& pids = HostPids(host);
-    if (pid) {
-      std::string id = fmt::format("{}|{}|{}", host, *pid, start);
-      out.Set("process.entity_id", id);
-      if (pids.size() >= kMaxPidsPerHost) pids.clear();  // bound: forget the oldest epoch
-      pids[*pid] = std::move(id);
-    }
-    if (ppid) {
-      auto it = pids.find(*ppid);
-      out.Set("process.parent.entity_id",
-              it != pids.end() ? it->second : fmt::format("{}|{}|0", host, *ppid));
-    }
+    WinsecIds(TextView(out, "host.name"), pid, ppid, WinsecStart(shape, root),
+              TextView(out, "@timestamp"));
+    SetSurrogates(out);
     Count(Src::kWinsec).normalized++;
     return absl::OkStatus();
   }
 
-  absl::flat_hash_map<int64_t, std::string>& HostPids(const std::string& host) {
-    if (pid_map_.size() >= kMaxHosts && !pid_map_.contains(host)) pid_map_.clear();
-    return pid_map_[host];
+  // A 4688's start, the time its @timestamp is made from (kTime of
+  // %time); none when missing or unreadable.
+  std::optional<int64_t> WinsecStart(const Shape& shape, element root) {
+    element e;
+    std::string_view text;
+    int64_t ms;
+    if (ShapeField("%time", shape, root, e) && ScalarText(e, id_buf_, text) &&
+        ParseTimestamp(text, ms))
+      return ms;
+    return std::nullopt;
   }
 
-  static std::string TextAt(const Event& ev, std::string_view path) {
-    const Event::Value* v = ev.Find(path);
-    return v != nullptr && v->kind == Event::Value::Kind::kString ? v->text : std::string();
+  // 4688's surrogate entity ids into ids_: host|pid|start for the process
+  // (start: `start_iso`, @timestamp's text, "" when there is none); for its
+  // parent, the id this normalizer gave the parent when the parent's own
+  // 4688 was seen, else host|ppid|0. Records the process in the pid map.
+  // Both paths call it with what the table maps (host.name, process.pid,
+  // process.parent.pid; "" for a host that is no string).
+  void WinsecIds(std::string_view host, std::optional<int64_t> pid, std::optional<int64_t> ppid,
+                 std::optional<int64_t> start, std::string_view start_iso) {
+    auto& pids = HostPids(host);
+    has_id_[0] = pid.has_value();
+    has_id_[1] = ppid.has_value();
+    // host|pid|start, written in place; the map keeps the start only (host
+    // and pid are its keys), which gives the same text back.
+    auto id = [&](std::string& out, int64_t p, std::string_view tail) {
+      out.resize(host.size() + tail.size() + 24);
+      char* at = std::copy(host.begin(), host.end(), out.data());
+      *at++ = '|';
+      at = std::to_chars(at, at + 20, p).ptr;
+      *at++ = '|';
+      at = std::copy(tail.begin(), tail.end(), at);
+      out.resize(static_cast<size_t>(at - out.data()));
+    };
+    if (pid) {
+      id(ids_[0], *pid, start_iso);
+      if (pids.size() >= kMaxPidsPerHost) pids.clear();  // bound: forget the oldest epoch
+      pids[*pid] = start;
+    }
+    if (ppid) {
+      auto it = pids.find(*ppid);
+      char iso[32];
+      id(ids_[1], *ppid,
+         it == pids.end() ? std::string_view("0")
+         : it->second     ? FormatIso(*it->second, iso)
+                          : std::string_view());
+    }
+  }
+
+  absl::flat_hash_map<int64_t, std::optional<int64_t>>& HostPids(std::string_view host) {
+    // Looked up by view: the host's string is made only for a new host.
+    auto it = pid_map_.find(absl::string_view(host.data(), host.size()));
+    if (it != pid_map_.end()) return it->second;
+    if (pid_map_.size() >= kMaxHosts) pid_map_.clear();
+    return pid_map_[std::string(host)];
+  }
+
+  // The ids WinsecIds() or MdeId() left, into the event (after the table's
+  // fields, where both paths' events have them).
+  void SetSurrogates(Event& out) const {
+    if (has_id_[0]) out.Set("process.entity_id", ids_[0]);
+    if (has_id_[1]) out.Set("process.parent.entity_id", ids_[1]);
   }
 
   absl::Status CrowdStrike(element root, Event& out) {
@@ -600,13 +702,24 @@ class Normalizer final : public SourceNormalizer {
     return absl::OkStatus();
   }
 
-  absl::Status Mde(element root, Event& out) {
-    std::string_view category;
+  // A Defender XDR record's shape (Event Hub when it has a string
+  // `category`), its table's name ("" for an Advanced Hunting row), and
+  // whether it is a process start: a ProcessCreated row of
+  // DeviceProcessEvents, the only kind mapped field by field.
+  static const Shape& MdeShape(element root, std::string_view& category, bool& process_start) {
     const Shape& shape = GetString(root, "category", category) ? kEventHub : kRoot;
     std::string_view action;
     GetString(root, &shape == &kEventHub ? "properties.ActionType" : "ActionType", action);
-    bool process_table = category.empty() || category == "AdvancedHunting-DeviceProcessEvents";
-    if (!process_table || !EqualsIgnoreCase(action, "ProcessCreated")) {
+    process_start = (category.empty() || category == "AdvancedHunting-DeviceProcessEvents") &&
+                    EqualsIgnoreCase(action, "ProcessCreated");
+    return shape;
+  }
+
+  absl::Status Mde(element root, Event& out) {
+    std::string_view category;
+    bool process_start = false;
+    const Shape& shape = MdeShape(root, category, process_start);
+    if (!process_start) {
       PassThrough(root, out);
       static constexpr Rule kCommon[] = {
           {"$Timestamp", "@timestamp", Op::kTime},
@@ -625,33 +738,61 @@ class Normalizer final : public SourceNormalizer {
       return absl::OkStatus();
     }
     Apply(sources::kMdeProcess, shape, root, out);
-    // Surrogates host|pid|creation-time: the parent's is built from the
-    // Initiating* columns, which equal the parent's own ProcessId and
-    // ProcessCreationTime, so child and parent agree without state.
-    std::string_view host = TextView(out, "host.id");
-    auto surrogate = [&](std::string_view pid_field, std::string_view time_field) {
-      element e;
-      std::string buf;
-      std::string_view pid;
-      int64_t ms = 0;
-      std::string_view t;
-      if (!Lookup(root, fmt::format("{}.{}", shape.data_root, pid_field), e) &&
-          !Lookup(root, pid_field, e))
-        return std::string();
-      if (!ScalarText(e, buf, pid)) return std::string();
-      std::string pid_text(pid);
-      if (GetString(root, fmt::format("{}.{}", shape.data_root, time_field), t) ||
-          GetString(root, time_field, t))
-        ParseTimestamp(t, ms);
-      return fmt::format("{}|{}|{}", host, pid_text, ms);
-    };
-    if (std::string id = surrogate("ProcessId", "ProcessCreationTime"); !id.empty())
-      out.Set("process.entity_id", id);
-    if (std::string id = surrogate("InitiatingProcessId", "InitiatingProcessCreationTime");
-        !id.empty())
-      out.Set("process.parent.entity_id", id);
+    // host.id is DeviceId when that is a string.
+    const std::string_view host = TextView(out, "host.id");
+    for (int k = 0; k < 2; ++k) {
+      element pid;
+      std::string_view time;
+      const bool have_pid = MdeSurrogateMember(root, shape, kMdeIdMembers[k][0], pid);
+      if (!MdeSurrogateTime(root, shape, kMdeIdMembers[k][1], time)) time = {};
+      has_id_[k] = have_pid && MdeId(host, pid, time, ids_[k]);
+    }
+    SetSurrogates(out);
     Count(Src::kMde).normalized++;
     return absl::OkStatus();
+  }
+
+  // Defender XDR's surrogates are host|pid|creation-time: the parent's is
+  // built from the Initiating* columns, which equal the parent's own
+  // ProcessId and ProcessCreationTime, so child and parent agree without
+  // state. Members {pid, time} of process.entity_id, then of the parent's.
+  static constexpr std::string_view kMdeIdMembers[2][2] = {
+      {"ProcessId", "ProcessCreationTime"},
+      {"InitiatingProcessId", "InitiatingProcessCreationTime"}};
+
+  // Where the reference reads a surrogate's pid: "<data root>.<member>"
+  // (which a flat key of that name at the record root also answers), else
+  // the member at the record root.
+  bool MdeSurrogateMember(element root, const Shape& shape, std::string_view member, element& e) {
+    return Lookup(root, DataPath(shape, member), e) || Lookup(root, member, e);
+  }
+  // The same for a creation time, which counts only as a string.
+  bool MdeSurrogateTime(element root, const Shape& shape, std::string_view member,
+                        std::string_view& t) {
+    return GetString(root, DataPath(shape, member), t) || GetString(root, member, t);
+  }
+  // "<data root>.<member>" (".member" for the row shape, whose lookup then
+  // falls through to the root member), in path_buf_.
+  std::string_view DataPath(const Shape& shape, std::string_view member) {
+    path_buf_.assign(shape.data_root);
+    path_buf_ += '.';
+    path_buf_ += member;
+    return path_buf_;
+  }
+
+  // One Defender XDR surrogate, host|pid|creation time (epoch ms, 0 when
+  // missing or unreadable), into `out`; false when the pid is no scalar.
+  bool MdeId(std::string_view host, element pid, std::string_view time, std::string& out) {
+    std::string_view pid_text;
+    if (!ScalarText(pid, id_buf_, pid_text)) return false;
+    int64_t ms = 0;
+    if (!time.empty()) ParseTimestamp(time, ms);
+    out.assign(host);
+    out += '|';
+    out += pid_text;
+    out += '|';
+    AppendInt(out, ms);
+    return true;
   }
 
   static std::string_view TextView(const Event& ev, std::string_view path) {
@@ -686,6 +827,17 @@ class Normalizer final : public SourceNormalizer {
     return absl::OkStatus();
   }
 
+  // A shape's own field: "%computer" (its host name) or "%time" (the
+  // record's time for shapes without one in the data root).
+  static bool ShapeField(std::string_view name, const Shape& shape, element root, element& e) {
+    if (name == "%computer") return !shape.computer.empty() && Lookup(root, shape.computer, e);
+    if (name == "%time")
+      return &shape == &kEvtxJson
+                 ? Lookup(root, "Event.System.TimeCreated.#attributes.SystemTime", e)
+                 : Lookup(root, "@timestamp", e);
+    return false;
+  }
+
   // The interpreter proper. Fallback rules (kBasenameIfUnset) run last.
   void Apply(std::span<const Rule> rules, const Shape& shape, element root, Event& out) {
     for (int pass = 0; pass < 2; ++pass)
@@ -706,12 +858,8 @@ class Normalizer final : public SourceNormalizer {
       if (r.op == Op::kBasenameIfUnset && out.Find(r.to) != nullptr) return;
       element e;
       bool found;
-      if (r.from == "%computer") {
-        found = !shape.computer.empty() && Lookup(root, shape.computer, e);
-      } else if (r.from == "%time") {
-        found = &shape == &kEvtxJson
-                    ? Lookup(root, "Event.System.TimeCreated.#attributes.SystemTime", e)
-                    : Lookup(root, "@timestamp", e);
+      if (!r.from.empty() && r.from[0] == '%') {
+        found = ShapeField(r.from, shape, root, e);
       } else if (!r.from.empty() && r.from[0] == '$') {
         element data;
         found = Lookup(root, shape.data_root, data) && Lookup(data, r.from.substr(1), e);
@@ -734,10 +882,7 @@ class Normalizer final : public SourceNormalizer {
         case Op::kInt:
         case Op::kHexInt: {
           int64_t v;
-          if (e.is_int64())
-            out.Set(r.to, e.get_int64().value_unsafe());
-          else if (ParseInt(text, r.op == Op::kHexInt ? 16 : 10, v))
-            out.Set(r.to, v);
+          if (ToInt(e, text, r.op == Op::kHexInt, v)) out.Set(r.to, v);
           break;
         }
         case Op::kBasename:
@@ -793,24 +938,57 @@ class Normalizer final : public SourceNormalizer {
     const Rule* rule;
     io::FieldId id;
   };
+  // Data-root members a surrogate id is made from, kept (as captures_[slot])
+  // when the walk meets them.
+  enum Capture : int { kCapPid, kCapPidTime, kCapPpid, kCapPpidTime, kCapHost, kCaptures };
+  struct CaptureMember {
+    std::string_view member;
+    Capture slot;
+  };
+  static constexpr CaptureMember kWinsecCaptures[] = {{"NewProcessId", kCapPid},
+                                                      {"ProcessId", kCapPpid}};
+  // kMdeIdMembers[k] go to slots 2k (pid) and 2k + 1 (time).
+  static constexpr CaptureMember kMdeCaptures[] = {{kMdeIdMembers[0][0], kCapPid},
+                                                   {kMdeIdMembers[0][1], kCapPidTime},
+                                                   {kMdeIdMembers[1][0], kCapPpid},
+                                                   {kMdeIdMembers[1][1], kCapPpidTime},
+                                                   {"DeviceId", kCapHost}};
+
+  // The rules reading one member of the data root, and the capture slot the
+  // member fills (-1: none).
+  struct KeyedMember {
+    std::vector<uint32_t> rules;  // indexes into Plan::keyed
+    int capture = -1;
+  };
   struct Plan {
-    bool usable = false;  // every rule the engine needs writes one plain field
+    bool usable = false;              // every rule the engine needs writes one plain field
     std::vector<FastRule> consts;     // constants
     std::vector<FastRule> absolute;   // %computer, %time and paths outside the data root
     std::vector<FastRule> fallbacks;  // kBasenameIfUnset, applied last
-    // Rules reading one member of the data root, by member name.
-    absl::flat_hash_map<std::string, std::vector<uint32_t>> by_key;
-    std::vector<FastRule> keyed;   // indexed by by_key's entries
+    // The data root's members the plan reads, by member name; while they
+    // are few, also as a list, searched instead (a length test and a
+    // memcmp beat hashing every member of the record).
+    absl::flat_hash_map<std::string, KeyedMember> by_key;
+    std::vector<std::pair<std::string_view, const KeyedMember*>> few;
+    std::vector<FastRule> keyed;    // indexed by by_key's entries
     std::vector<std::string> keys;  // keyed[i]'s member name
     int64_t original = -1;          // event.original's field, when read
+    // Surrogate ids to make (kNone also for Defender XDR when no rule reads
+    // them: they need no state), and their fields (-1: not read).
+    Surrogates surrogates = Surrogates::kNone;
+    int64_t entity_id = -1;
+    int64_t parent_entity_id = -1;
+    // 4688's %computer and %time rules, when read: applied with the
+    // surrogates, which need the same values.
+    std::optional<FastRule> host_rule, time_rule;
   };
 
   // The plan of one table and shape; computed once (an engine's fields do
   // not change once events flow).
-  const Plan& PlanFor(std::span<const Rule> table, const Shape& shape,
+  const Plan& PlanFor(std::span<const Rule> table, const Shape& shape, Surrogates surrogates,
                       const io::FieldRegistry& fields) {
-    auto key = std::make_pair(static_cast<const void*>(table.data()),
-                              static_cast<const void*>(&shape));
+    auto key =
+        std::make_pair(static_cast<const void*>(table.data()), static_cast<const void*>(&shape));
     auto it = plans_.find(key);
     if (it != plans_.end() && plans_fields_ == &fields) return it->second;
     if (plans_fields_ != &fields) {
@@ -819,19 +997,25 @@ class Normalizer final : public SourceNormalizer {
     }
     Plan plan;
     plan.usable = true;
+    // Which field a target is, if the engine reads it (else -1); false when
+    // the target is a prefix of a field, or lies under one: that needs the
+    // Event.
+    auto target = [&](std::string_view to, int64_t& field) {
+      for (size_t dot = to.find('.'); dot != std::string_view::npos; dot = to.find('.', dot + 1))
+        if (auto p = fields.Lookup(to.substr(0, dot)); p && p->field >= 0) return false;
+      auto info = fields.Lookup(to);
+      if (info && info->is_prefix) return false;
+      field = info ? info->field : -1;
+      return true;
+    };
     for (const Rule& r : table) {
-      // Which field the rule writes, if the engine reads it. A target that
-      // is a prefix of a field, or that lies under one, needs the Event.
-      auto info = fields.Lookup(r.to);
-      bool under_field = false;
-      for (size_t dot = r.to.find('.'); dot != std::string_view::npos; dot = r.to.find('.', dot + 1))
-        if (auto p = fields.Lookup(r.to.substr(0, dot)); p && p->field >= 0) under_field = true;
-      if (under_field || (info && info->is_prefix)) {
+      int64_t field = -1;
+      if (!target(r.to, field)) {
         plan.usable = false;
         continue;
       }
-      if (!info || info->field < 0) continue;  // not read by any rule
-      FastRule fr{&r, static_cast<io::FieldId>(info->field)};
+      if (field < 0) continue;  // not read by any rule
+      FastRule fr{&r, static_cast<io::FieldId>(field)};
       std::string_view rel;
       bool relative = false;
       if (r.op == Op::kConst || r.op == Op::kConstArray) {
@@ -853,13 +1037,54 @@ class Normalizer final : public SourceNormalizer {
         plan.absolute.push_back(fr);
         continue;
       }
-      plan.by_key[std::string(rel)].push_back(static_cast<uint32_t>(plan.keyed.size()));
+      plan.by_key[std::string(rel)].rules.push_back(static_cast<uint32_t>(plan.keyed.size()));
       plan.keyed.push_back(fr);
       plan.keys.emplace_back(rel);
     }
     if (auto info = fields.Lookup("event.original"); info && info->field >= 0)
       plan.original = info->field;
-    return plans_.insert_or_assign(key, std::move(plan)).first->second;
+    if (surrogates != Surrogates::kNone) {
+      if (!target("process.entity_id", plan.entity_id) ||
+          !target("process.parent.entity_id", plan.parent_entity_id))
+        plan.usable = false;
+      plan.surrogates =
+          surrogates == Surrogates::kMde && plan.entity_id < 0 && plan.parent_entity_id < 0
+              ? Surrogates::kNone
+              : surrogates;
+      std::span<const CaptureMember> captures;
+      if (plan.surrogates == Surrogates::kWinsec) {
+        captures = kWinsecCaptures;
+        std::erase_if(plan.absolute, [&](const FastRule& fr) {
+          const Rule& r = *fr.rule;
+          if (r.from == "%computer" && r.op == Op::kCopy && !plan.host_rule)
+            plan.host_rule = fr;
+          else if (r.from == "%time" && r.op == Op::kTime && !plan.time_rule)
+            plan.time_rule = fr;
+          else
+            return false;
+          return true;
+        });
+      }
+      if (plan.surrogates == Surrogates::kMde) captures = kMdeCaptures;
+      for (const CaptureMember& c : captures) plan.by_key[std::string(c.member)].capture = c.slot;
+    }
+    Plan& stored = plans_.insert_or_assign(key, std::move(plan)).first->second;
+    if (stored.by_key.size() <= kFewKeys)
+      for (const auto& [name, member] : stored.by_key) stored.few.emplace_back(name, &member);
+    return stored;
+  }
+
+  static constexpr size_t kFewKeys = 16;
+
+  static const KeyedMember* FindMember(const Plan& plan, std::string_view key) {
+    if (plan.by_key.size() <= kFewKeys) {
+      for (const auto& [name, member] : plan.few)
+        if (name.size() == key.size() && std::memcmp(name.data(), key.data(), key.size()) == 0)
+          return member;
+      return nullptr;
+    }
+    auto it = plan.by_key.find(absl::string_view(key.data(), key.size()));
+    return it == plan.by_key.end() ? nullptr : &it->second;
   }
 
   absl::Status ApplyFast(const Plan& plan, const Shape& shape, element root, io::Record& out) {
@@ -870,11 +1095,7 @@ class Normalizer final : public SourceNormalizer {
     for (const FastRule& fr : plan.absolute) {
       element e;
       const Rule& r = *fr.rule;
-      bool found = r.from == "%computer" ? !shape.computer.empty() && Lookup(root, shape.computer, e)
-                   : r.from == "%time"
-                       ? (&shape == &kEvtxJson
-                              ? Lookup(root, "Event.System.TimeCreated.#attributes.SystemTime", e)
-                              : Lookup(root, "@timestamp", e))
+      bool found = r.from[0] == '%'   ? ShapeField(r.from, shape, root, e)
                    : r.from[0] == '$' ? false
                                       : Lookup(root, r.from, e);
       if (found) ApplyValue(r, fr.id, e, out);
@@ -882,12 +1103,25 @@ class Normalizer final : public SourceNormalizer {
     element data;
     const bool have_data = Lookup(root, shape.data_root, data);
     seen_.assign(plan.keyed.size(), 0);
+    captured_ = 0;
+    odd_keys_ = false;
     simdjson::dom::object obj;
     if (have_data && data.get_object().get(obj) == simdjson::SUCCESS) {
       for (auto field : obj) {
-        auto it = plan.by_key.find(absl::string_view(field.key.data(), field.key.size()));
-        if (it == plan.by_key.end()) continue;
-        for (uint32_t k : it->second) {
+        const KeyedMember* member = FindMember(plan, field.key);
+        if (member == nullptr) {
+          // A key that Defender XDR's row-shape surrogate lookups would see
+          // before the member itself ("", ".ProcessId").
+          if (field.key.empty() || field.key[0] == '.') odd_keys_ = true;
+          continue;
+        }
+        // The first of duplicate members, as at_key() finds it.
+        if (const int c = member->capture; c >= 0 && !(captured_ & (1u << c))) {
+          captures_[c] = field.value;
+          captured_ |= 1u << c;
+        }
+        for (uint32_t k : member->rules) {
+          if (seen_[k]) continue;  // a duplicate member: the first counts, as at_key() finds it
           seen_[k] = 1;
           ApplyValue(*plan.keyed[k].rule, plan.keyed[k].id, field.value, out);
         }
@@ -896,20 +1130,97 @@ class Normalizer final : public SourceNormalizer {
       for (size_t k = 0; k < plan.keyed.size(); ++k) {
         if (seen_[k] || plan.keys[k].find('.') == std::string::npos) continue;
         element e;
-        if (Lookup(data, plan.keys[k], e)) ApplyValue(*plan.keyed[k].rule, plan.keyed[k].id, e, out);
+        if (Lookup(data, plan.keys[k], e))
+          ApplyValue(*plan.keyed[k].rule, plan.keyed[k].id, e, out);
       }
     }
     for (const FastRule& fr : plan.fallbacks) {
       if (out.Present(fr.id) || !have_data) continue;
       element e;
-      if (Lookup(data, fr.rule->from[0] == '$' ? fr.rule->from.substr(1) : fr.rule->from, e)) ApplyValue(*fr.rule, fr.id, e, out);
+      if (Lookup(data, fr.rule->from[0] == '$' ? fr.rule->from.substr(1) : fr.rule->from, e))
+        ApplyValue(*fr.rule, fr.id, e, out);
     }
+    if (plan.surrogates != Surrogates::kNone) FastSurrogates(plan, shape, root, out);
     if (values_ > limits_.max_values)
       return absl::ResourceExhaustedError(
           fmt::format("record gives more than {} values to the fields the rules read "
                       "(max_event_values)",
                       limits_.max_values));
     return absl::OkStatus();
+  }
+
+  // The surrogate ids on the direct path: the values Winsec() / Mde() make,
+  // from the members the walk captured instead of the Event. 4688's are made
+  // (and the pid map updated) even when no rule reads them, since later
+  // records' parent ids depend on the map.
+  void FastSurrogates(const Plan& plan, const Shape& shape, element root, io::Record& out) {
+    auto captured = [&](int slot) { return (captured_ & (1u << slot)) != 0; };
+    if (plan.surrogates == Surrogates::kWinsec) {
+      // What the table maps to host.name (a string), @timestamp (kTime),
+      // process.pid and process.parent.pid (kHexInt). host.name and
+      // @timestamp are written here when read, from the same lookups.
+      element e;
+      std::string_view host;
+      if (ShapeField("%computer", shape, root, e)) {
+        if (e.is_string()) host = e.get_string().value_unsafe();
+        if (plan.host_rule) ApplyValue(*plan.host_rule->rule, plan.host_rule->id, e, out);
+      }
+      const std::optional<int64_t> start = WinsecStart(shape, root);
+      char iso[32];
+      const std::string_view start_iso = start ? FormatIso(*start, iso) : std::string_view();
+      if (start && plan.time_rule) AddText(plan.time_rule->id, start_iso, out);
+      auto pid = [&](int slot) -> std::optional<int64_t> {
+        int64_t v;
+        std::string_view digits;
+        if (captured(slot) && ScalarText(captures_[slot], id_buf_, digits) &&
+            ToInt(captures_[slot], digits, /*hex=*/true, v))
+          return v;
+        return std::nullopt;
+      };
+      WinsecIds(host, pid(kCapPid), pid(kCapPpid), start, start_iso);
+    } else {
+      // host.id is DeviceId when that is a string.
+      std::string_view host;
+      if (captured(kCapHost) && captures_[kCapHost].is_string())
+        host = captures_[kCapHost].get_string().value_unsafe();
+      // The members met in the data root are what Mde() reads unless a key
+      // it looks up first exists; then it is asked itself.
+      const bool odd = odd_keys_ || FlatKeyUnder(root, shape.data_root);
+      for (int k = 0; k < 2; ++k) {
+        const int pid_slot = 2 * k, time_slot = 2 * k + 1;
+        element pid;
+        bool have_pid = true;
+        if (odd || !captured(pid_slot))
+          have_pid = MdeSurrogateMember(root, shape, kMdeIdMembers[k][0], pid);
+        else
+          pid = captures_[pid_slot];
+        std::string_view time;
+        if (!odd && captured(time_slot) && captures_[time_slot].is_string())
+          time = captures_[time_slot].get_string().value_unsafe();
+        else if (!MdeSurrogateTime(root, shape, kMdeIdMembers[k][1], time))
+          time = {};
+        has_id_[k] = have_pid && MdeId(host, pid, time, ids_[k]);
+      }
+    }
+    if (plan.entity_id >= 0 && has_id_[0])
+      AddText(static_cast<io::FieldId>(plan.entity_id), ids_[0], out);
+    if (plan.parent_entity_id >= 0 && has_id_[1])
+      AddText(static_cast<io::FieldId>(plan.parent_entity_id), ids_[1], out);
+  }
+
+  // Whether the record root has a flat key "<data root>.<...>", which
+  // Lookup() prefers to the member of the data root object.
+  static bool FlatKeyUnder(element root, std::string_view data_root) {
+    if (data_root.empty()) return false;
+    simdjson::dom::object obj;
+    if (root.get_object().get(obj) != simdjson::SUCCESS) return false;
+    for (auto field : obj) {
+      std::string_view key(field.key.data(), field.key.size());
+      if (key.size() > data_root.size() && key[data_root.size()] == '.' &&
+          StartsWith(key, data_root))
+        return true;
+    }
+    return false;
   }
 
   void AddText(io::FieldId id, std::string_view s, io::Record& out) {
@@ -958,10 +1269,7 @@ class Normalizer final : public SourceNormalizer {
       case Op::kInt:
       case Op::kHexInt: {
         int64_t v;
-        if (e.is_int64()) {
-          ++values_;
-          out.AddInt(id, e.get_int64().value_unsafe());
-        } else if (ParseInt(text, r.op == Op::kHexInt ? 16 : 10, v)) {
+        if (ToInt(e, text, r.op == Op::kHexInt, v)) {
           ++values_;
           out.AddInt(id, v);
         }
@@ -1021,6 +1329,9 @@ class Normalizer final : public SourceNormalizer {
   std::unordered_map<std::pair<const void*, const void*>, Plan, PairHash> plans_;
   const io::FieldRegistry* plans_fields_ = nullptr;
   std::vector<uint8_t> seen_;
+  std::array<element, kCaptures> captures_;  // by Capture slot, valid per captured_
+  uint32_t captured_ = 0;
+  bool odd_keys_ = false;  // the data root has a key "" or ".*"
   uint64_t values_ = 0;
   ProjectLimits limits_;
   element last_root_;
@@ -1030,9 +1341,16 @@ class Normalizer final : public SourceNormalizer {
   Src last_ = Src::kCount;
   simdjson::dom::parser parser_;
   std::string buf_;
-  std::string arg_;  // one argument of a command line being split
+  std::string arg_;       // one argument of a command line being split
+  std::string path_buf_;  // a lookup path being built
+  std::string id_buf_;    // a surrogate's pid as text
+  // The last record's surrogate entity ids (process, parent) and whether
+  // each was made.
+  std::array<std::string, 2> ids_;
+  std::array<bool, 2> has_id_{};
   std::array<SourceStats, static_cast<int>(Src::kCount)> stats_{};
-  absl::flat_hash_map<std::string, absl::flat_hash_map<int64_t, std::string>> pid_map_;
+  // 4688: by host, by pid, the start of the last process seen with that pid.
+  absl::flat_hash_map<std::string, absl::flat_hash_map<int64_t, std::optional<int64_t>>> pid_map_;
 };
 
 }  // namespace
@@ -1080,7 +1398,16 @@ bool SourceNormalizer::ParseTimestamp(std::string_view t, int64_t& millis) {
   }
   // YYYY-MM-DD[T ]hh:mm:ss[.f+][Z|+hh:mm|-hh:mm]
   auto num = [&](size_t pos, size_t len, int64_t& v) {
-    return pos + len <= t.size() && ParseInt(t.substr(pos, len), 10, v);
+    if (pos + len > t.size()) return false;
+    // Plain digits, the usual case, read at once; anything else as ParseInt
+    // reads it (it also allows spaces around the digits).
+    int64_t r = 0;
+    for (size_t k = pos; k < pos + len; ++k) {
+      if (t[k] < '0' || t[k] > '9') return ParseInt(t.substr(pos, len), 10, v);
+      r = r * 10 + (t[k] - '0');
+    }
+    v = r;
+    return true;
   };
   int64_t y, mo, d, h, mi, se;
   if (t.size() < 19 || !num(0, 4, y) || t[4] != '-' || !num(5, 2, mo) || t[7] != '-' ||

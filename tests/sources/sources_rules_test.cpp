@@ -8,16 +8,18 @@
 // only tells the test what to expect; the alert's event.original (the record
 // as pushed) gives it back.
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
-#include <filesystem>
-#include <fstream>
 
 #include "eql/engine.hpp"
 #include "eql/event.hpp"
 #include "eql/rules.hpp"
+#include "eql/sources.hpp"
+#include "fmt/format.h"
 #include "gtest/gtest.h"
 
 namespace eql {
@@ -214,6 +216,132 @@ TEST(NodeJsBranchRules, MixedStreamAuto) {
                                                         {"winsec", 12}}));
 }
 
+// ------------------------------------------- Sequences on surrogate ids
+
+// A process tree on two hosts in 4688's and Defender XDR's shapes (each
+// record alternating between the source's two shapes): node.exe processes
+// and the cmd.exe children they spawn, a child whose parent was never seen,
+// and a node.exe that reuses an earlier one's pid on the same host.
+struct TreeProc {
+  const char* expect;
+  const char* host;
+  int pid, ppid;
+  int second;         // start, seconds after 09:00:00
+  int parent_second;  // the parent's start (Defender XDR's Initiating* time)
+};
+constexpr TreeProc kTree[] = {
+    {"node1", "H1", 0x100, 0x50, 0, -100},  {"cmd1", "H1", 0x200, 0x100, 1, 0},
+    {"node2", "H2", 0x100, 0x50, 2, -100},  {"cmd2", "H2", 0x201, 0x100, 3, 2},
+    {"orphan", "H1", 0x202, 0x300, 4, -50}, {"node3", "H1", 0x100, 0x50, 5, -100},
+    {"cmd3", "H1", 0x203, 0x100, 6, 5},
+};
+
+// 2025-03-05T09:00:00Z plus `second` (before it when negative).
+std::string TreeTime(int second) {
+  const int t = 9 * 3600 + second;
+  return fmt::format("2025-03-05T{:02}:{:02}:{:02}.000Z", t / 3600, t / 60 % 60, t % 60);
+}
+
+std::string TreeRecord(const std::string& source, const TreeProc& p, bool second_shape) {
+  const bool node = std::string_view(p.expect).starts_with("node");
+  const std::string image =
+      node ? R"(C:\\Program Files\\nodejs\\node.exe)" : R"(C:\\Windows\\System32\\cmd.exe)";
+  const std::string name = node ? "node.exe" : "cmd.exe";
+  const std::string ts = TreeTime(p.second);
+  if (source == "winsec") {
+    const std::string data = fmt::format(
+        R"({{"NewProcessId":"0x{:x}","NewProcessName":"{}","ProcessId":"0x{:x}","CommandLine":"{} x"}})",
+        p.pid, image, p.ppid, name);
+    if (second_shape)
+      return fmt::format(
+          R"({{"test_expect":"{}","Event":{{"System":{{"Provider":{{"#attributes":{{"Name":)"
+          R"("Microsoft-Windows-Security-Auditing"}}}},"EventID":4688,"TimeCreated":{{"#attributes":)"
+          R"({{"SystemTime":"{}"}}}},"Channel":"Security","Computer":"{}"}},"EventData":{}}}}})",
+          p.expect, ts, p.host, data);
+    return fmt::format(
+        R"({{"@timestamp":"{}","test_expect":"{}","winlog":{{"channel":"Security","provider_name":)"
+        R"("Microsoft-Windows-Security-Auditing","event_id":4688,"computer_name":"{}",)"
+        R"("event_data":{}}}}})",
+        ts, p.expect, p.host, data);
+  }
+  const std::string row = fmt::format(
+      R"("Timestamp":"{}","DeviceId":"{}","DeviceName":"{}","ActionType":"ProcessCreated",)"
+      R"("FileName":"{}","FolderPath":"{}","ProcessId":{},"ProcessCommandLine":"{} x",)"
+      R"("ProcessCreationTime":"{}","InitiatingProcessId":{},"InitiatingProcessCreationTime":"{}")",
+      ts, p.host, p.host, name, image, p.pid, name, ts, p.ppid, TreeTime(p.parent_second));
+  if (second_shape)
+    return fmt::format(
+        R"({{"time":"{}","test_expect":"{}","category":"AdvancedHunting-DeviceProcessEvents",)"
+        R"("properties":{{{}}}}})",
+        ts, p.expect, row);
+  return fmt::format(R"({{"test_expect":"{}",{}}})", p.expect, row);
+}
+
+// The alerts of `rule` over `lines` pushed as `source`'s records; each alert
+// as its events' texts, joined.
+std::multiset<std::string> AlertTexts(const Rule& rule, const std::vector<std::string>& lines,
+                                      const std::string& source) {
+  EngineOptions options;
+  options.source = source;
+  auto engine = Engine::Create({rule}, options);
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  if (!engine.ok()) return {};
+  EXPECT_TRUE((*engine)->rejected_rules().empty());
+  for (const std::string& line : lines) EXPECT_TRUE((*engine)->PushJson(line).ok()) << line;
+  (*engine)->Flush();
+  EXPECT_EQ((*engine)->stats().events_malformed, 0u);
+  std::multiset<std::string> out;
+  for (const Alert& a : (*engine)->TakeAlerts()) {
+    std::string texts;
+    for (const AlertEvent& e : a.events) texts += e.json + "\n";
+    out.insert(texts);
+  }
+  return out;
+}
+
+TEST(SurrogateIdSequences, FireAsOnTheReferenceEvents) {
+  std::printf(
+      "checks: a sequence joined on 4688 / Defender XDR surrogate ids fires on each linked\n"
+      "child (not the orphan, and on the newer of two processes with one pid), exactly as\n"
+      "over the reference path's ECS events\n");
+  Rule rule;
+  rule.name = "node.exe spawns cmd.exe";
+  rule.query =
+      "sequence with maxspan=1m "
+      "[process where process.name : \"node.exe\"] by process.entity_id "
+      "[process where process.name : \"cmd.exe\"] by process.parent.entity_id";
+  const std::multiset<std::string> want = {"node1,cmd1", "node2,cmd2", "node3,cmd3"};
+  for (const std::string source : {"winsec", "mde"}) {
+    SCOPED_TRACE(source);
+    std::vector<std::string> lines, ecs;
+    for (size_t i = 0; i < std::size(kTree); ++i)
+      lines.push_back(TreeRecord(source, kTree[i], i % 2));
+    // The same records through the reference path (Normalize(), the record
+    // as event.original), pushed as ECS: the events the alerts must show.
+    auto reference = *SourceNormalizer::Create(source);
+    for (const std::string& line : lines) {
+      Event ev;
+      ASSERT_TRUE(reference->Normalize(line, ev).ok()) << line;
+      ev.Set("event.original", line);
+      ecs.push_back(ev.ToJson());
+    }
+    const std::multiset<std::string> expected = AlertTexts(rule, ecs, "ecs");
+    for (const std::string& mode : {source, std::string("auto")}) {
+      SCOPED_TRACE(mode);
+      const std::multiset<std::string> got = AlertTexts(rule, lines, mode);
+      EXPECT_EQ(got, expected);
+      std::multiset<std::string> pairs;
+      for (const std::string& texts : got) {
+        std::string pair;
+        for (size_t at = 0, nl; (nl = texts.find('\n', at)) != std::string::npos; at = nl + 1)
+          pair += (pair.empty() ? "" : ",") + ExpectOf(texts.substr(at, nl - at));
+        pairs.insert(pair);
+      }
+      EXPECT_EQ(pairs, want);
+    }
+  }
+}
+
 // ---------------------------------------------------------------- Linux
 
 // Alerts of a sequence rule as "expect,expect" of their events.
@@ -270,8 +398,9 @@ TEST(NodeJsInstallSequence, SeedRuleOnEcsCrowdStrikeAndSentinelOne) {
 
 TEST(NodeJsInstallSequence, CurrentUpstreamRule) {
   std::printf("checks: detection-rules' current cross-platform version fires on all three\n");
-  std::filesystem::path path = std::filesystem::path(EQL_SHARED_DIR) / "rules" /
-                               "execution_nodejs_pre_or_post_install_script_execution@14cf530f0d.toml";
+  std::filesystem::path path =
+      std::filesystem::path(EQL_SHARED_DIR) / "rules" /
+      "execution_nodejs_pre_or_post_install_script_execution@14cf530f0d.toml";
   if (!std::filesystem::exists(path)) {
     const char* ci = std::getenv("CI");
     if (ci != nullptr && std::string(ci) == "true") FAIL() << "missing shared data " << path;

@@ -5,12 +5,13 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <span>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "io/json_projector.hpp"
 #include "io/record.hpp"
@@ -367,8 +368,8 @@ std::vector<std::string> AllRecords() {
   std::vector<std::string> out;
   std::vector<std::filesystem::path> files;
   for (const char* sub : {"", "nodejs"})
-    for (const auto& f :
-         std::filesystem::directory_iterator(std::string(EQL_SOURCE_DIR) + "/tests/sources/data/" + sub))
+    for (const auto& f : std::filesystem::directory_iterator(std::string(EQL_SOURCE_DIR) +
+                                                             "/tests/sources/data/" + sub))
       if (f.path().extension() == ".ndjson" && f.path().filename() != "unknown.ndjson")
         files.push_back(f.path());
   std::filesystem::path real = std::filesystem::path(EQL_SHARED_DIR) / "samples" / "sysmon-node";
@@ -447,12 +448,12 @@ TEST(NormalizeInto, SameRecordAsNormalizeThenProject) {
   every.erase(std::unique(every.begin(), every.end()), every.end());
   every.erase(std::remove(every.begin(), every.end(), "event.original"), every.end());
   CheckFastPath(every, true);
-  CheckFastPath({"@timestamp", "event.category", "event.type", "event.action", "host.id",
-                 "host.os.type", "process.name", "process.args", "process.entity_id",
-                 "process.executable", "process.command_line", "process.parent.name",
-                 "process.parent.entity_id", "process.pe.original_file_name",
-                 "process.code_signature.subject_name"},
-                true);
+  CheckFastPath(
+      {"@timestamp", "event.category", "event.type", "event.action", "host.id", "host.os.type",
+       "process.name", "process.args", "process.entity_id", "process.executable",
+       "process.command_line", "process.parent.name", "process.parent.entity_id",
+       "process.pe.original_file_name", "process.code_signature.subject_name"},
+      true);
   // A rule reading the whole `process` object: the event is needed.
   CheckFastPath({"@timestamp", "event.category", "process"}, false);
 }
@@ -468,16 +469,267 @@ TEST(NormalizeInto, EventOriginalAndLimits) {
   io::Record r;
   Event e;
   bool projected = false;
-  ASSERT_TRUE(n->NormalizeInto(line, fields, {.max_values = 100, .max_string_bytes = 8}, r, e,
-                               projected)
-                  .ok());
+  ASSERT_TRUE(
+      n->NormalizeInto(line, fields, {.max_values = 100, .max_string_bytes = 8}, r, e, projected)
+          .ok());
   ASSERT_TRUE(projected);
   EXPECT_EQ(r.Get(original).front().s, line.substr(0, 8));
   EXPECT_EQ(r.Get(cl).front().s, "node.exe");
   EXPECT_EQ(r.Get(args).size(), 3u);
-  ASSERT_FALSE(n->NormalizeInto(line, fields, {.max_values = 3, .max_string_bytes = 100}, r, e,
-                                projected)
-                   .ok());
+  ASSERT_FALSE(
+      n->NormalizeInto(line, fields, {.max_values = 3, .max_string_bytes = 100}, r, e, projected)
+          .ok());
+}
+
+}  // namespace
+}  // namespace eql
+
+namespace eql {
+namespace {
+
+// ---- 4688 and Defender XDR on the direct path: their surrogate entity ids.
+
+// Records of one source that test the surrogate ids' corners: every field
+// an id is made from missing, null, of another type, or duplicated, and (for
+// Defender XDR) the keys its reference lookups meet before the member.
+const char* const kOddWinsec[] = {
+    // No NewProcessId: no process.entity_id; the parent's still made.
+    R"({"@timestamp":"2025-03-04T10:00:00.000Z","winlog":{"channel":"Security","event_id":4688,"computer_name":"H1","event_data":{"ProcessId":"0x10","NewProcessName":"C:\\a\\x.exe"}}})",
+    // Pids as a JSON number and a decimal string; the event id as a string.
+    R"({"@timestamp":"2025-03-04T10:00:01.000Z","winlog":{"channel":"Security","event_id":"4688","computer_name":"H1","event_data":{"NewProcessId":5000,"ProcessId":"16"}}})",
+    // Null and unreadable pids: no ids at all.
+    R"({"@timestamp":"2025-03-04T10:00:02.000Z","winlog":{"channel":"Security","event_id":4688,"computer_name":"H1","event_data":{"NewProcessId":null,"ProcessId":"0xZZ"}}})",
+    // A pid as an array, the parent's as a double.
+    R"({"@timestamp":"2025-03-04T10:00:03.000Z","winlog":{"channel":"Security","event_id":4688,"computer_name":"H1","event_data":{"NewProcessId":["0x1"],"ProcessId":5000.0}}})",
+    // No host name; a host name that is a number (both the "" host).
+    R"({"@timestamp":"2025-03-04T10:00:04.000Z","winlog":{"channel":"Security","event_id":4688,"event_data":{"NewProcessId":"0x20","ProcessId":"0x10"}}})",
+    R"({"@timestamp":"2025-03-04T10:00:05.000Z","winlog":{"channel":"Security","event_id":4688,"computer_name":42,"event_data":{"NewProcessId":"0x21","ProcessId":"0x20"}}})",
+    // No time, an unreadable one, an epoch number: start "" / "" / ISO.
+    R"({"winlog":{"channel":"Security","event_id":4688,"computer_name":"H1","event_data":{"NewProcessId":"0x30","ProcessId":"0x1388"}}})",
+    R"({"@timestamp":"yesterday","winlog":{"channel":"Security","event_id":4688,"computer_name":"H1","event_data":{"NewProcessId":"0x31","ProcessId":"0x30"}}})",
+    R"({"@timestamp":1741083330123,"winlog":{"channel":"Security","event_id":4688,"computer_name":"H1","event_data":{"NewProcessId":"0x32","ProcessId":"0x31"}}})",
+    // Its own parent.
+    R"({"@timestamp":"2025-03-04T10:00:06.000Z","winlog":{"channel":"Security","event_id":4688,"computer_name":"H1","event_data":{"NewProcessId":"0x40","ProcessId":"0x40"}}})",
+    // Duplicate members: the first counts.
+    R"({"@timestamp":"2025-03-04T10:00:07.000Z","winlog":{"channel":"Security","event_id":4688,"computer_name":"H1","event_data":{"NewProcessId":"0x50","NewProcessId":"0x51","ProcessId":"0x40","ProcessId":"0x10"}}})",
+    // Pid reuse: a newer 0x10 replaces the older; its child links to it.
+    R"({"@timestamp":"2025-03-04T10:00:08.000Z","winlog":{"channel":"Security","event_id":4688,"computer_name":"H1","event_data":{"NewProcessId":"0x10","ProcessId":"0x50"}}})",
+    R"({"Event":{"System":{"EventID":4688,"TimeCreated":{"#attributes":{"SystemTime":"2025-03-04T10:00:09.0000000Z"}},"Channel":"Security","Computer":"H1"},"EventData":{"NewProcessId":"0x60","ProcessId":"0x10"}}})",
+    // EVTX shape without a time; event data that is not an object.
+    R"({"Event":{"System":{"EventID":4688,"Channel":"Security","Computer":"H1"},"EventData":{"NewProcessId":"0x61","ProcessId":"0x60"}}})",
+    R"({"Event":{"System":{"EventID":4688,"Channel":"Security","Computer":"H2"},"EventData":"none"}})",
+    // Another host: the same pids are other processes.
+    R"({"@timestamp":"2025-03-04T10:00:10.000Z","winlog":{"channel":"Security","event_id":4688,"computer_name":"H2","event_data":{"NewProcessId":"0x61","ProcessId":"0x60"}}})",
+};
+
+const char* const kOddMde[] = {
+    // DeviceId as a number: the "" host.
+    R"({"Timestamp":"2025-03-04T11:00:00Z","DeviceId":7,"ActionType":"ProcessCreated","FileName":"a.exe","ProcessId":1,"ProcessCreationTime":"2025-03-04T11:00:00Z","InitiatingProcessId":2})",
+    // DeviceId null; pids as a string and a double; creation times
+    // unreadable and a number (0 each).
+    R"({"Timestamp":"2025-03-04T11:00:01Z","DeviceId":null,"ActionType":"ProcessCreated","ProcessId":"3","ProcessCreationTime":"soon","InitiatingProcessId":6100.5,"InitiatingProcessCreationTime":1741086000})",
+    // Null and boolean pids: no ids.
+    R"({"Timestamp":"2025-03-04T11:00:02Z","DeviceId":"D1","ActionType":"processcreated","ProcessId":null,"InitiatingProcessId":true})",
+    // Duplicate members: the first counts.
+    R"({"Timestamp":"2025-03-04T11:00:03Z","DeviceId":"D1","DeviceId":"D2","ActionType":"ProcessCreated","ProcessId":10,"ProcessId":11,"ProcessCreationTime":"2025-03-04T11:00:03Z","ProcessCreationTime":"2025-03-04T11:00:04Z","InitiatingProcessId":12})",
+    // Row shape: keys the reference finds before the member (".ProcessId",
+    // and "" whose object has one).
+    R"({"Timestamp":"2025-03-04T11:00:04Z","DeviceId":"D1","ActionType":"ProcessCreated","ProcessId":20,".ProcessId":21,"InitiatingProcessId":22})",
+    R"({"Timestamp":"2025-03-04T11:00:05Z","DeviceId":"D1","ActionType":"ProcessCreated","ProcessId":30,"":{"InitiatingProcessId":31,"ProcessCreationTime":"2025-03-04T11:00:00Z"},"InitiatingProcessId":32})",
+    // Event Hub: a flat "properties.ProcessId" at the root wins; members
+    // missing from properties, or a time that is not a string there, are
+    // read at the root.
+    R"({"category":"AdvancedHunting-DeviceProcessEvents","properties.ProcessId":40,"properties":{"Timestamp":"2025-03-04T11:00:06Z","DeviceId":"D1","ActionType":"ProcessCreated","ProcessId":41,"InitiatingProcessId":42}})",
+    R"({"category":"AdvancedHunting-DeviceProcessEvents","InitiatingProcessId":50,"ProcessCreationTime":"2025-03-04T11:00:00Z","properties":{"Timestamp":"2025-03-04T11:00:07Z","DeviceId":"D1","ActionType":"ProcessCreated","ProcessId":51,"ProcessCreationTime":5}})",
+    // Event Hub with an empty category: still the process table (the root
+    // DeviceId and ActionType are for `auto`, which detects by them).
+    R"({"category":"","DeviceId":"D9","ActionType":"x","properties":{"Timestamp":"2025-03-04T11:00:08Z","DeviceId":"D1","ActionType":"ProcessCreated","ProcessId":60,"InitiatingProcessId":61,"InitiatingProcessCreationTime":"2025-03-04T10:59:00.5Z"}})",
+};
+
+std::vector<std::string> SourceRecords(const char* source) {
+  std::vector<std::string> out;
+  for (std::string file :
+       {std::string(source) + ".ndjson", "nodejs/" + std::string(source) + ".ndjson"})
+    for (std::string& line : ReadLines(Data(file.c_str()))) out.push_back(std::move(line));
+  for (const char* line : std::string(source) == "winsec" ? std::span<const char* const>(kOddWinsec)
+                                                          : std::span<const char* const>(kOddMde))
+    out.emplace_back(line);
+  return out;
+}
+
+// Whether a record is one the table maps (a 4688, a ProcessCreated row):
+// `n` counts it as normalized.
+bool IsProcessStart(SourceNormalizer& n, const std::string& line) {
+  auto normalized = [&] {
+    uint64_t sum = 0;
+    for (const auto& [name, st] : n.Stats()) sum += st.normalized;
+    return sum;
+  };
+  const uint64_t before = normalized();
+  Event ev;
+  return n.Normalize(line, ev).ok() && normalized() == before + 1;
+}
+
+// NormalizeInto() against Normalize() + the projector over `lines`, in
+// order (4688's ids depend on the records before): the same fields, the
+// same whole event from LastEvent(), and every process start projected
+// directly. Returns the reference events.
+std::vector<Event> CheckSurrogates(const char* source, const std::vector<std::string>& field_names,
+                                   const std::vector<std::string>& lines) {
+  SCOPED_TRACE(std::string(source) + " with " + std::to_string(field_names.size()) + " fields");
+  io::FieldRegistry fields;
+  for (const std::string& f : field_names) fields.Intern(f);
+  io::JsonProjector projector(fields);
+  auto fast = *SourceNormalizer::Create(source);
+  auto slow = *SourceNormalizer::Create(source);
+  auto probe = *SourceNormalizer::Create(source);
+  std::vector<Event> references;
+  for (const std::string& line : lines) {
+    io::Record got, want;
+    Event event, reference;
+    bool projected = false;
+    EXPECT_TRUE(fast->NormalizeInto(line, fields, {}, got, event, projected).ok()) << line;
+    EXPECT_TRUE(slow->Normalize(line, reference).ok()) << line;
+    EXPECT_EQ(projected, IsProcessStart(*probe, line)) << line;
+    if (projected) {
+      EXPECT_TRUE(projector.Project(reference, want).ok());
+      EXPECT_EQ(Dump(got, fields), Dump(want, fields)) << line;
+      Event full;
+      fast->LastEvent(full);
+      EXPECT_EQ(full.ToJson(), reference.ToJson()) << line;
+    } else {
+      EXPECT_EQ(event.ToJson(), reference.ToJson()) << line;
+    }
+    references.push_back(std::move(reference));
+  }
+  auto a = fast->Stats(), b = slow->Stats();
+  EXPECT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    EXPECT_EQ(a[i].second.records, b[i].second.records);
+    EXPECT_EQ(a[i].second.normalized, b[i].second.normalized);
+    EXPECT_EQ(a[i].second.passed_through, b[i].second.passed_through);
+  }
+  return references;
+}
+
+// Field sets: every mapped field and the ids; the ids alone; none of them
+// (4688's pid map must still follow every record, for LastEvent() and the
+// records after).
+std::vector<std::vector<std::string>> SurrogateFieldSets() {
+  // (Not event.original: Normalize() leaves it to the engine.)
+  std::vector<std::string> every = {"@timestamp", "process.entity_id", "process.parent.entity_id"};
+  for (auto table : {std::span<const sources::Rule>(sources::kWinsecProcess),
+                     std::span<const sources::Rule>(sources::kMdeProcess)})
+    for (const auto& r : table) every.emplace_back(r.to);
+  std::sort(every.begin(), every.end());
+  every.erase(std::unique(every.begin(), every.end()), every.end());
+  return {every,
+          {"@timestamp", "event.category", "process.entity_id", "process.parent.entity_id"},
+          {"@timestamp", "event.category", "process.name", "process.command_line"}};
+}
+
+TEST(NormalizeInto, WinsecSurrogateIdsAsReference) {
+  std::printf("checks: 4688 on the direct path: ids equal the reference's, odd records too\n");
+  const std::vector<std::string> lines = SourceRecords("winsec");
+  for (const auto& fields : SurrogateFieldSets()) {
+    for (const char* source : {"winsec", "auto"}) {
+      std::vector<Event> ref = CheckSurrogates(source, fields, lines);
+      ASSERT_EQ(ref.size(), lines.size());
+      // Spot values of the odd records (after the 2 + 12 sample records).
+      const Event* odd = &ref[14];
+      EXPECT_EQ(Str(odd[0], "process.entity_id"), "<missing>");
+      EXPECT_EQ(Str(odd[0], "process.parent.entity_id"), "H1|16|0");
+      EXPECT_EQ(Str(odd[1], "process.entity_id"), "H1|5000|2025-03-04T10:00:01.000Z");
+      EXPECT_EQ(Str(odd[2], "process.entity_id"), "<missing>");
+      EXPECT_EQ(Str(odd[2], "process.parent.entity_id"), "<missing>");
+      EXPECT_EQ(Str(odd[3], "process.parent.entity_id"), "H1|5000|2025-03-04T10:00:01.000Z");
+      EXPECT_EQ(Str(odd[4], "process.entity_id"), "|32|2025-03-04T10:00:04.000Z");
+      EXPECT_EQ(Str(odd[5], "process.parent.entity_id"), "|32|2025-03-04T10:00:04.000Z");
+      EXPECT_EQ(Str(odd[6], "process.entity_id"), "H1|48|");
+      EXPECT_EQ(Str(odd[6], "process.parent.entity_id"), "H1|5000|2025-03-04T10:00:01.000Z");
+      EXPECT_EQ(Str(odd[7], "process.parent.entity_id"), "H1|48|");
+      EXPECT_EQ(Str(odd[8], "process.entity_id"), "H1|50|2025-03-04T10:15:30.123Z");
+      EXPECT_EQ(Str(odd[9], "process.parent.entity_id"), Str(odd[9], "process.entity_id"));
+      EXPECT_EQ(Str(odd[10], "process.entity_id"), "H1|80|2025-03-04T10:00:07.000Z");
+      EXPECT_EQ(Str(odd[10], "process.parent.entity_id"), Str(odd[9], "process.entity_id"));
+      EXPECT_EQ(Str(odd[11], "process.entity_id"), "H1|16|2025-03-04T10:00:08.000Z");
+      EXPECT_EQ(Str(odd[12], "process.parent.entity_id"), Str(odd[11], "process.entity_id"));
+      EXPECT_EQ(Str(odd[13], "process.entity_id"), "H1|97|");
+      EXPECT_EQ(Str(odd[14], "host.name"), "H2");
+      EXPECT_EQ(Str(odd[14], "process.entity_id"), "<missing>");
+      EXPECT_EQ(Str(odd[15], "process.parent.entity_id"), "H2|96|0");
+    }
+  }
+}
+
+TEST(NormalizeInto, MdeSurrogateIdsAsReference) {
+  std::printf("checks: Defender XDR on the direct path: ids equal the reference's, odd rows too\n");
+  const std::vector<std::string> lines = SourceRecords("mde");
+  for (const auto& fields : SurrogateFieldSets()) {
+    for (const char* source : {"mde", "auto"}) {
+      std::vector<Event> ref = CheckSurrogates(source, fields, lines);
+      ASSERT_EQ(ref.size(), lines.size());
+      const Event* odd = &ref[15];  // after the 3 + 12 sample records
+      EXPECT_EQ(Str(odd[0], "process.entity_id"), "|1|1741086000000");
+      EXPECT_EQ(Str(odd[0], "process.parent.entity_id"), "|2|0");
+      EXPECT_EQ(Str(odd[1], "process.entity_id"), "|3|0");
+      EXPECT_EQ(Str(odd[1], "process.parent.entity_id"), "|6100.5|0");
+      EXPECT_EQ(Str(odd[2], "process.entity_id"), "<missing>");
+      EXPECT_EQ(Str(odd[2], "process.parent.entity_id"), "<missing>");
+      EXPECT_EQ(Str(odd[3], "process.entity_id"), "D1|10|1741086003000");
+      EXPECT_EQ(Str(odd[4], "process.entity_id"), "D1|21|0");
+      EXPECT_EQ(Str(odd[5], "process.parent.entity_id"), "D1|31|0");
+      EXPECT_EQ(Str(odd[5], "process.entity_id"), "D1|30|1741086000000");
+      EXPECT_EQ(Str(odd[6], "process.entity_id"), "D1|40|0");
+      EXPECT_EQ(Str(odd[6], "process.parent.entity_id"), "D1|42|0");
+      EXPECT_EQ(Str(odd[7], "process.entity_id"), "D1|51|1741086000000");
+      EXPECT_EQ(Str(odd[7], "process.parent.entity_id"), "D1|50|0");
+      EXPECT_EQ(Str(odd[8], "process.parent.entity_id"), "D1|61|1741085940500");
+    }
+  }
+}
+
+// 4688 records on `host` for pid `pid` (hex) whose parent is `ppid`.
+std::string Winsec4688(const std::string& host, int pid, int ppid, int second) {
+  return fmt::format(
+      R"({{"@timestamp":"2025-03-04T10:{:02}:{:02}.000Z","winlog":{{"channel":"Security",)"
+      R"("event_id":4688,"computer_name":"{}","event_data":{{"NewProcessId":"0x{:x}",)"
+      R"("ProcessId":"0x{:x}"}}}}}})",
+      second / 60 % 60, second % 60, host, pid, ppid);
+}
+
+TEST(NormalizeInto, WinsecPidMapBoundsAsReference) {
+  std::printf("checks: the 4688 pid map's bounds (32768 pids, 4096 hosts) on both paths\n");
+  // A chain of 33,000 processes on one host (the map is cleared once), then
+  // 4,100 other hosts (the host map is cleared), then a child of the chain's
+  // last process (its parent was forgotten with the hosts: |0).
+  std::vector<std::string> lines;
+  for (int pid = 1; pid <= 33000; ++pid) lines.push_back(Winsec4688("A", pid + 1, pid, pid));
+  for (int h = 0; h < 4100; ++h) lines.push_back(Winsec4688(fmt::format("B{}", h), 8, 4, h));
+  lines.push_back(Winsec4688("A", 1, 33001, 0));
+  io::FieldRegistry fields;
+  const io::FieldId parent = fields.Intern("process.parent.entity_id");
+  fields.Intern("process.entity_id");
+  auto fast = *SourceNormalizer::Create("winsec");
+  auto slow = *SourceNormalizer::Create("winsec");
+  io::JsonProjector projector(fields);
+  int unlinked = 0, mismatched = 0;
+  for (const std::string& line : lines) {
+    io::Record got, want;
+    Event event, reference;
+    bool projected = false;
+    ASSERT_TRUE(fast->NormalizeInto(line, fields, {}, got, event, projected).ok());
+    ASSERT_TRUE(projected);
+    ASSERT_TRUE(slow->Normalize(line, reference).ok());
+    ASSERT_TRUE(projector.Project(reference, want).ok());
+    mismatched += Dump(got, fields) != Dump(want, fields);
+    const std::string_view p = got.Get(parent).front().s;
+    unlinked += p.substr(p.size() - 2) == "|0";
+  }
+  EXPECT_EQ(mismatched, 0);
+  // Unlinked: the chain's first record and the first after the clear, each
+  // other host's, and the last record.
+  EXPECT_EQ(unlinked, 2 + 4100 + 1);
 }
 
 }  // namespace
