@@ -8,8 +8,6 @@
 
 namespace eql::io {
 
-namespace dom = simdjson::dom;
-
 JsonProjector::JsonProjector(const FieldRegistry& fields, Limits limits)
     : fields_(fields), limits_(limits), parser_(simdjson::SIMDJSON_MAXSIZE_BYTES) {
   limits_.max_depth = std::clamp<size_t>(limits_.max_depth, 1, kMaxDepthLimit);
@@ -29,24 +27,13 @@ std::string_view JsonProjector::CutUtf8(std::string_view s, size_t max_bytes) {
   return s.substr(0, cut);
 }
 
-bool JsonProjector::CountValue() {
-  if (++values_ > limits_.max_values) {
-    over_ = true;
-    return false;
+std::string_view JsonProjector::Cut(FieldId id, std::string_view s) {
+  if (std::find(limits_.uncut_fields.begin(), limits_.uncut_fields.end(), id) !=
+      limits_.uncut_fields.end()) {
+    return s;
   }
-  return true;
-}
-
-bool JsonProjector::AddString(FieldId id, std::string_view s, Record& out) {
-  if (!CountValue()) return false;
-  if (s.size() > limits_.max_string_bytes &&
-      std::find(limits_.uncut_fields.begin(), limits_.uncut_fields.end(), id) ==
-          limits_.uncut_fields.end()) {
-    ++counters_.strings_truncated;
-    s = CutUtf8(s, limits_.max_string_bytes);
-  }
-  out.AddString(id, s);
-  return true;
+  ++counters_.strings_truncated;
+  return CutUtf8(s, limits_.max_string_bytes);
 }
 
 absl::Status JsonProjector::Project(std::string_view json, Record& out) {
@@ -68,8 +55,7 @@ absl::Status JsonProjector::ProjectPadded(std::string_view json, Record& out) {
           absl::StrCat("event too large: ", simdjson::error_message(error)));
     }
   }
-  dom::element root;
-  if (auto error = parser_.parse(json.data(), json.size(), false).get(root)) {
+  if (auto error = parser_.parse(json.data(), json.size(), false).error()) {
     if (error == simdjson::DEPTH_ERROR) {
       ++counters_.too_deep;
       return absl::ResourceExhaustedError(
@@ -78,11 +64,13 @@ absl::Status JsonProjector::ProjectPadded(std::string_view json, Record& out) {
     return absl::InvalidArgumentError(
         absl::StrCat("malformed JSON: ", simdjson::error_message(error)));
   }
-  dom::object object;
-  if (root.get_object().get(object) != simdjson::SUCCESS) {
-    return absl::InvalidArgumentError("an event must be a JSON object");
-  }
-  WalkObject(object, fields_.root(), out);
+  // The walk reads the parser's tape (simdjson's tape format, the layout
+  // under its DOM API, doc/tape.md): word 0 is the root, word 1 the top
+  // value.
+  tape_ = parser_.doc.tape.get();
+  string_buf_ = parser_.doc.string_buf.get();
+  if (TapeType(1) != '{') return absl::InvalidArgumentError("an event must be a JSON object");
+  WalkObject(1, fields_.root(), out);
   return OverStatus();
 }
 
@@ -93,66 +81,88 @@ absl::Status JsonProjector::OverStatus() {
       "event has more than ", limits_.max_values, " values in the rules' fields (max_event_values)"));
 }
 
-void JsonProjector::WalkObject(dom::object object, const FieldRegistry::PathNode& at, Record& out) {
-  for (dom::key_value_pair member : object) {
+// The walk goes over the tape words directly rather than through the DOM's
+// iterators: a member no rule reads costs one table probe on its name and a
+// jump over its value (an object or array word holds the index just past its
+// end), with no per-member result objects or repeated type tests.
+void JsonProjector::WalkObject(size_t index, const FieldRegistry::PathNode& at, Record& out) {
+  const uint64_t* const tape = tape_;
+  const size_t end = static_cast<uint32_t>(tape[index]) - 1;  // the closing '}'
+  for (size_t key = index + 1; key < end;) {
+    const size_t value = key + 1;
+    const uint64_t word = tape[value];
+    const char type = static_cast<char>(word >> 56);
+    // The next key: past a whole object or array, or past a number's
+    // second word.
+    key = type == '{' || type == '[' ? static_cast<uint32_t>(word)
+                                     : value + 1 + (type == 'l' || type == 'u' || type == 'd');
+    const FieldRegistry::PathNode* child = fields_.Child(at, StringAt(value - 1));
+    if (child == nullptr) continue;  // read by no rule
+    // Strings and nested objects, the common members, are handled here.
+    if (type == '"') {
+      if (child->field < 0) continue;
+      if (!AddString(static_cast<FieldId>(child->field), StringAt(value), out)) return;
+    } else if (type == '{') {
+      // An object at a field's own path is no value (Elasticsearch cannot
+      // query an object field); only its members may lead further.
+      if (child->is_prefix()) WalkObject(value, *child, out);
+    } else {
+      WalkValue(value, *child, out);
+    }
     if (over_) return;
-    const FieldRegistry::PathNode* next = fields_.Child(at, member.key);
-    if (next == nullptr) continue;  // read by no rule
-    WalkValue(member.value, *next, out);
   }
 }
 
-void JsonProjector::WalkValue(dom::element value, const FieldRegistry::PathNode& at, Record& out) {
+void JsonProjector::WalkValue(size_t index, const FieldRegistry::PathNode& at, Record& out) {
   const bool is_field = at.field >= 0;
   const FieldId id = is_field ? static_cast<FieldId>(at.field) : 0;
-  switch (value.type()) {
-    case dom::element_type::OBJECT: {
+  const uint64_t word = tape_[index];
+  switch (static_cast<char>(word >> 56)) {
+    case '{':
       // An object at a field's own path is no value (Elasticsearch cannot
       // query an object field); only its members may lead further.
-      if (!at.is_prefix()) return;
-      dom::object object;
-      if (value.get_object().get(object) == simdjson::SUCCESS) WalkObject(object, at, out);
+      if (at.is_prefix()) WalkObject(index, at, out);
       return;
-    }
-    case dom::element_type::ARRAY: {
+    case '[': {
       if (is_field) out.MarkPresent(id);
-      dom::array array;
-      if (value.get_array().get(array) != simdjson::SUCCESS) return;
-      for (dom::element item : array) {
+      const size_t end = static_cast<uint32_t>(word) - 1;  // the closing ']'
+      for (size_t item = index + 1; item < end; item = After(item)) {
         if (over_) return;
         WalkValue(item, at, out);
       }
       return;
     }
+    case '"':
+      if (is_field) AddString(id, StringAt(index), out);
+      return;
     default:
       break;
   }
-  if (!is_field) return;
-  switch (value.type()) {
-    case dom::element_type::STRING: {
-      std::string_view s;
-      if (value.get_string().get(s) == simdjson::SUCCESS) AddString(id, s, out);
+  if (!is_field || !CountValue()) return;
+  switch (static_cast<char>(word >> 56)) {
+    case 'l': {
+      int64_t v;
+      std::memcpy(&v, &tape_[index + 1], sizeof v);
+      out.AddInt(id, v);
       return;
     }
-    default:
-      break;
-  }
-  if (!CountValue()) return;
-  switch (value.type()) {
-    case dom::element_type::INT64:
-      out.AddInt(id, value.get_int64().value_unsafe());
-      return;
-    case dom::element_type::UINT64:
+    case 'u':
       // Beyond int64 (>= 2^63): kept as the nearest double.
-      out.AddDouble(id, static_cast<double>(value.get_uint64().value_unsafe()));
+      out.AddDouble(id, static_cast<double>(tape_[index + 1]));
       return;
-    case dom::element_type::DOUBLE:
-      out.AddDouble(id, value.get_double().value_unsafe());
+    case 'd': {
+      double v;
+      std::memcpy(&v, &tape_[index + 1], sizeof v);
+      out.AddDouble(id, v);
       return;
-    case dom::element_type::BOOL:
-      out.AddBool(id, value.get_bool().value_unsafe());
+    }
+    case 't':
+      out.AddBool(id, true);
       return;
-    case dom::element_type::NULL_VALUE:
+    case 'f':
+      out.AddBool(id, false);
+      return;
+    case 'n':
       out.AddNull(id);
       return;
     default:

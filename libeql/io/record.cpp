@@ -3,9 +3,11 @@
 // FieldRegistry, Scalar and Record (io/record.hpp).
 #include "io/record.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "io/json_text.hpp"
 
@@ -29,7 +31,7 @@ FieldId FieldRegistry::Intern(std::string_view path) {
     if (it == nodes_[at].children.end()) {
       uint32_t next = static_cast<uint32_t>(nodes_.size());
       nodes_[at].children.emplace(seg, next);
-      nodes_[at].few.emplace_back(seg, next);
+      nodes_[at].Rebuild();
       nodes_.emplace_back();
       at = next;
     } else {
@@ -40,6 +42,39 @@ FieldId FieldRegistry::Intern(std::string_view path) {
   }
   nodes_[at].field = id;
   return id;
+}
+
+void FieldRegistry::PathNode::Rebuild() {
+  uint32_t size = 4;
+  while (size < 2 * children.size()) size *= 2;
+  slots.assign(size, Slot{});
+  mask = size - 1;
+  shift = 32 - static_cast<uint32_t>(__builtin_ctz(size));
+  names.clear();
+  for (const auto& [name, node] : children) {
+    uint32_t i = SlotOf(name);
+    while (slots[i].node != kNoNode) i = (i + 1) & mask;
+    slots[i] = {static_cast<uint32_t>(name.size()), static_cast<uint32_t>(names.size()), node};
+    names += name;
+  }
+}
+
+const FieldRegistry::PathNode* FieldRegistry::DottedChild(const PathNode& from,
+                                                           std::string_view key) const {
+  size_t dot = key.find('.');
+  if (dot == std::string_view::npos) return nullptr;
+  const PathNode* at = &from;
+  size_t start = 0;
+  for (;;) {
+    std::string_view seg =
+        key.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    const uint32_t* next = at->Find(seg);
+    if (next == nullptr) return nullptr;
+    at = &nodes_[*next];
+    if (dot == std::string_view::npos) return at;
+    start = dot + 1;
+    dot = key.find('.', start);
+  }
 }
 
 std::optional<FieldId> FieldRegistry::Find(std::string_view path) const {
@@ -88,15 +123,38 @@ std::string Scalar::ToJson() const {
 Record& Record::operator=(const Record& other) {
   if (this == &other) return *this;
   slots_ = other.slots_;
-  values_ = other.values_;
-  strings_ = other.strings_;
+  values_.assign(other.values_.begin(), other.values_.begin() + other.values_used_);
+  values_used_ = other.values_used_;
+  strings_.assign(other.strings_, 0, other.strings_used_);
+  strings_used_ = other.strings_used_;
+  return *this;
+}
+
+Record& Record::operator=(Record&& other) noexcept {
+  if (this == &other) return *this;
+  slots_ = std::move(other.slots_);
+  values_ = std::move(other.values_);
+  values_used_ = std::exchange(other.values_used_, 0);
+  strings_ = std::move(other.strings_);
+  strings_used_ = std::exchange(other.strings_used_, 0);
+  other.slots_.clear();
+  other.values_.clear();
+  other.strings_.clear();
   return *this;
 }
 
 void Record::Clear(size_t field_count) {
   slots_.assign(field_count, Slot{});
-  values_.clear();
-  strings_.clear();
+  values_used_ = 0;
+  strings_used_ = 0;
+}
+
+void Record::GrowStrings(size_t more) {
+  strings_.resize(std::max(strings_.size() * 2, strings_used_ + more));
+}
+
+void Record::GrowValues() {
+  values_.resize(std::max<size_t>(values_.size() * 2, 16));
 }
 
 bool Record::HasValue(FieldId id) const {
@@ -104,44 +162,6 @@ bool Record::HasValue(FieldId id) const {
     if (!v.is_null()) return true;
   }
   return false;
-}
-
-void Record::MarkPresent(FieldId id) {
-  if (id >= slots_.size()) slots_.resize(id + 1);
-  slots_[id].present = true;
-}
-
-Record::Value& Record::Append(FieldId id, Scalar::Type type) {
-  if (id >= slots_.size()) slots_.resize(id + 1);
-  Slot& slot = slots_[id];
-  uint32_t index = static_cast<uint32_t>(values_.size());
-  Value v;
-  v.type = type;
-  v.b = false;
-  v.length = 0;
-  v.next = kEnd;
-  v.i = 0;
-  values_.push_back(v);
-  if (slot.count == 0) {
-    slot.first = index;
-  } else {
-    values_[slot.last].next = index;
-  }
-  slot.last = index;
-  ++slot.count;
-  slot.present = true;
-  return values_.back();
-}
-
-void Record::AddNull(FieldId id) { Append(id, Scalar::Type::kNull); }
-void Record::AddBool(FieldId id, bool v) { Append(id, Scalar::Type::kBool).b = v; }
-void Record::AddInt(FieldId id, int64_t v) { Append(id, Scalar::Type::kInt).i = v; }
-void Record::AddDouble(FieldId id, double v) { Append(id, Scalar::Type::kDouble).d = v; }
-void Record::AddString(FieldId id, std::string_view v) {
-  Value& x = Append(id, Scalar::Type::kString);
-  x.i = static_cast<int64_t>(strings_.size());
-  x.length = static_cast<uint32_t>(v.size());
-  strings_.append(v);
 }
 
 }  // namespace eql::io

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 
@@ -59,40 +60,82 @@ class FieldRegistry {
   struct PathNode {
     int64_t field = -1;  //!< field id when the path to here is registered
     absl::flat_hash_map<std::string, uint32_t> children;  //!< segment -> node index
-    //! The same children as a list, searched instead of the map while short
-    //! (a length test and a memcmp beat hashing for a handful of keys).
-    std::vector<std::pair<std::string, uint32_t>> few;
     bool is_prefix() const { return !children.empty(); }
-    const uint32_t* Find(std::string_view segment) const {
-      if (children.size() <= kFewChildren) {
-        for (const auto& [name, index] : few) {
-          if (name.size() == segment.size() &&
-              std::memcmp(name.data(), segment.data(), segment.size()) == 0) {
-            return &index;
-          }
+    //! The child for one segment (no dots in it), or nullptr.
+    ABSL_ATTRIBUTE_ALWAYS_INLINE const uint32_t* Find(std::string_view segment) const {
+      // Every member name of every event is looked up here, most of them
+      // in vain: a probe costs a multiply, and a miss usually ends at an
+      // empty slot without touching the name's bytes.
+      if (slots.empty()) return nullptr;
+      for (uint32_t i = SlotOf(segment);; i = (i + 1) & mask) {
+        const Slot& slot = slots[i];
+        if (slot.node == kNoNode) return nullptr;
+        if (slot.length == segment.size() &&
+            SameBytes(names.data() + slot.offset, segment.data(), segment.size())) {
+          return &slot.node;
         }
-        return nullptr;
       }
-      auto it = children.find(absl::string_view(segment.data(), segment.size()));
-      return it == children.end() ? nullptr : &it->second;
     }
+
+    // An open-addressing table of the children (rebuilt by Intern() when
+    // one is added), hashed on a segment's length and end bytes, with the
+    // names in one buffer.
+    struct Slot {
+      uint32_t length = 0;
+      uint32_t offset = 0;  // of the name in `names`
+      uint32_t node = kNoNode;
+    };
+    static constexpr uint32_t kNoNode = 0xffffffffu;
+    std::vector<Slot> slots;  // size a power of two, at least half empty
+    uint32_t mask = 0;
+    uint32_t shift = 0;  // 32 - log2(slots.size())
+    std::string names;
+
+    uint32_t SlotOf(std::string_view s) const {
+      const uint32_t n = static_cast<uint32_t>(s.size());
+      const uint32_t ends =
+          n == 0 ? 0
+                 : static_cast<uint32_t>(static_cast<unsigned char>(s[0])) << 8 |
+                       static_cast<unsigned char>(s[n - 1]);
+      return ((n << 16 ^ ends) * 0x9E3779B1u) >> shift;
+    }
+    void Rebuild();
   };
-  static constexpr size_t kFewChildren = 16;
+  //! Child() for a key not found whole: its dot-separated segments in turn.
+  const PathNode* DottedChild(const PathNode& from, std::string_view key) const;
+  //! Byte equality of two ranges of `n` bytes, inlined (names are short:
+  //! a library memcmp call costs more than the comparison).
+  static bool SameBytes(const char* a, const char* b, size_t n) {
+    auto load64 = [](const char* p) {
+      uint64_t v;
+      std::memcpy(&v, p, 8);
+      return v;
+    };
+    auto load32 = [](const char* p) {
+      uint32_t v;
+      std::memcpy(&v, p, 4);
+      return v;
+    };
+    if (n >= 8) {
+      for (size_t i = 0; i + 8 < n; i += 8) {
+        if (load64(a + i) != load64(b + i)) return false;
+      }
+      return load64(a + n - 8) == load64(b + n - 8);
+    }
+    if (n >= 4) return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
+    for (size_t i = 0; i < n; ++i) {
+      if (a[i] != b[i]) return false;
+    }
+    return true;
+  }
   const PathNode& root() const { return nodes_[0]; }
   //! The node reached from `from` by `key` (split at dots), or nullptr.
-  const PathNode* Child(const PathNode& from, std::string_view key) const {
-    const PathNode* at = &from;
-    size_t start = 0;
-    for (;;) {
-      size_t dot = key.find('.', start);
-      std::string_view seg =
-          key.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-      const uint32_t* next = at->Find(seg);
-      if (next == nullptr) return nullptr;
-      at = &nodes_[*next];
-      if (dot == std::string_view::npos) return at;
-      start = dot + 1;
-    }
+  ABSL_ATTRIBUTE_ALWAYS_INLINE const PathNode* Child(const PathNode& from,
+                                                     std::string_view key) const {
+    // Segments hold no dots, so a key found whole is a plain name, the
+    // common case; only a key not found is searched for dots.
+    if (const uint32_t* next = from.Find(key)) return &nodes_[*next];
+    return from.slots.empty() ? nullptr : DottedChild(from, key);
   }
 
   //! What is known about a full dotted path: the field registered there (or
@@ -173,8 +216,8 @@ struct Scalar {
 class Record {
  public:
   Record() = default;
-  Record(Record&&) noexcept = default;
-  Record& operator=(Record&&) noexcept = default;
+  Record(Record&& other) noexcept { *this = std::move(other); }
+  Record& operator=(Record&& other) noexcept;
   Record(const Record& other) { *this = other; }
   Record& operator=(const Record& other);
 
@@ -229,12 +272,24 @@ class Record {
   //
   // Appends one value to a field (used by the projectors and by tests). Values
   // of one field are kept in the order added.
-  void MarkPresent(FieldId id);
-  void AddNull(FieldId id);
-  void AddBool(FieldId id, bool v);
-  void AddInt(FieldId id, int64_t v);
-  void AddDouble(FieldId id, double v);
-  void AddString(FieldId id, std::string_view v);
+  // Inline: the projectors call them for every value of every event.
+  void MarkPresent(FieldId id) {
+    if (id >= slots_.size()) slots_.resize(id + 1);
+    slots_[id].present = true;
+  }
+  void AddNull(FieldId id) { Append(id, Scalar::Type::kNull); }
+  void AddBool(FieldId id, bool v) { Append(id, Scalar::Type::kBool).b = v; }
+  void AddInt(FieldId id, int64_t v) { Append(id, Scalar::Type::kInt).i = v; }
+  void AddDouble(FieldId id, double v) { Append(id, Scalar::Type::kDouble).d = v; }
+  void AddString(FieldId id, std::string_view v) {
+    const size_t at = strings_used_;
+    if (strings_.size() - at < v.size()) GrowStrings(v.size());
+    CopyBytes(strings_.data() + at, v.data(), v.size());
+    strings_used_ = at + v.size();
+    Value& x = Append(id, Scalar::Type::kString);
+    x.i = static_cast<int64_t>(at);
+    x.length = static_cast<uint32_t>(v.size());
+  }
 
   size_t field_count() const { return slots_.size(); }
 
@@ -279,11 +334,70 @@ class Record {
     }
     return s;
   }
-  Value& Append(FieldId id, Scalar::Type type);
+  ABSL_ATTRIBUTE_ALWAYS_INLINE Value& Append(FieldId id, Scalar::Type type) {
+    if (id >= slots_.size()) slots_.resize(id + 1);
+    Slot& slot = slots_[id];
+    const uint32_t index = values_used_;
+    if (index == values_.size()) GrowValues();
+    ++values_used_;
+    Value& v = values_[index];
+    v.type = type;
+    v.b = false;
+    v.length = 0;
+    v.next = kEnd;
+    v.i = 0;
+    if (slot.count == 0) {
+      slot.first = index;
+    } else {
+      values_[slot.last].next = index;
+    }
+    slot.last = index;
+    ++slot.count;
+    slot.present = true;
+    return v;
+  }
+  // memcpy, with the short sizes that most values have done inline by
+  // overlapping fixed-size moves (a library call costs more than the copy).
+  static void CopyBytes(char* to, const char* from, size_t n) {
+    if (n >= 16 && n <= 32) {
+      char head[16], tail[16];
+      std::memcpy(head, from, 16);
+      std::memcpy(tail, from + n - 16, 16);
+      std::memcpy(to, head, 16);
+      std::memcpy(to + n - 16, tail, 16);
+    } else if (n >= 8 && n < 16) {
+      uint64_t head, tail;
+      std::memcpy(&head, from, 8);
+      std::memcpy(&tail, from + n - 8, 8);
+      std::memcpy(to, &head, 8);
+      std::memcpy(to + n - 8, &tail, 8);
+    } else if (n >= 4 && n < 8) {
+      uint32_t head, tail;
+      std::memcpy(&head, from, 4);
+      std::memcpy(&tail, from + n - 4, 4);
+      std::memcpy(to, &head, 4);
+      std::memcpy(to + n - 4, &tail, 4);
+    } else if (n > 32) {
+      std::memcpy(to, from, n);
+    } else {
+      for (size_t i = 0; i < n; ++i) to[i] = from[i];
+    }
+  }
+  // Make room for `more` string bytes after the used ones, or for one more
+  // value (geometrically).
+  void GrowStrings(size_t more);
+  void GrowValues();
 
   std::vector<Slot> slots_;
+  // The values, in values_[0, values_used_); as with the strings, the size
+  // is the capacity, so that an append is a bounds test and a store.
   std::vector<Value> values_;
-  std::string strings_;  // all string bytes; views are made on read
+  uint32_t values_used_ = 0;
+  // All string bytes, in strings_[0, strings_used_); views are made on
+  // read. Its size is its capacity: Clear() only resets strings_used_, and
+  // an append is a bounds test and a memcpy.
+  std::string strings_;
+  size_t strings_used_ = 0;
 };
 
 }  // namespace eql::io

@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "absl/base/attributes.h"
+
 namespace eql::io {
 
 namespace {
@@ -28,7 +30,47 @@ bool Digits(std::string_view text, size_t& pos, size_t n, unsigned& out) {
   return true;
 }
 
+// Two digits at t[pos], or -1.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline int TwoDigits(std::string_view t, size_t pos) {
+  const unsigned a = static_cast<unsigned char>(t[pos]) - '0';
+  const unsigned b = static_cast<unsigned char>(t[pos + 1]) - '0';
+  return a <= 9 && b <= 9 ? static_cast<int>(a * 10 + b) : -1;
+}
+
+// The form nearly every event carries, "2026-11-02T00:00:00.007Z" (or
+// without the milliseconds), read at fixed offsets. Nullopt when `t` is not
+// exactly that form with valid values: the general parser then decides.
+std::optional<int64_t> ParseIsoFixed(std::string_view t) {
+  if (t.size() != 24 && t.size() != 20) return std::nullopt;
+  if (t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':' ||
+      t.back() != 'Z') {
+    return std::nullopt;
+  }
+  const int y1 = TwoDigits(t, 0), y2 = TwoDigits(t, 2), month = TwoDigits(t, 5),
+            day = TwoDigits(t, 8), hour = TwoDigits(t, 11), minute = TwoDigits(t, 14),
+            second = TwoDigits(t, 17);
+  if (y1 < 0 || y2 < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 ||
+      minute < 0 || minute > 59 || second < 0 || second > 59) {
+    return std::nullopt;
+  }
+  const int64_t year = y1 * 100 + y2;
+  if (static_cast<unsigned>(day) > DaysInMonth(year, static_cast<unsigned>(month))) {
+    return std::nullopt;
+  }
+  int64_t millis = 0;
+  if (t.size() == 24) {
+    const int hi = TwoDigits(t, 20);
+    const unsigned lo = static_cast<unsigned char>(t[22]) - '0';
+    if (t[19] != '.' || hi < 0 || lo > 9) return std::nullopt;
+    millis = hi * 10 + lo;
+  }
+  const int64_t days =
+      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  return (days * 86400 + hour * 3600 + minute * 60 + second) * 1000 + millis;
+}
+
 std::optional<int64_t> ParseIso(std::string_view t) {
+  if (auto fixed = ParseIsoFixed(t)) return fixed;
   size_t p = 0;
   unsigned year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0, millis = 0;
   if (!Digits(t, p, 4, year)) return std::nullopt;

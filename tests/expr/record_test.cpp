@@ -191,6 +191,147 @@ TEST_F(JsonProjectorTest, ProjectsBuilderEvents) {
   EXPECT_EQ(Texts(r, parent), (V{"\"ps\""}));
 }
 
+TEST_F(JsonProjectorTest, SkipsMembersOfEveryKind) {
+  std::printf("checks: members no rule reads are jumped over, whatever their type\n");
+  // Every kind of value (two-word numbers, nested objects and arrays) in
+  // front of, between and after the members that are read.
+  const std::string skipped =
+      R"("i":-7,"u":18446744073709551615,"d":2.5e-3,"t":true,"f":false,"n":null,"s":"x",)"
+      R"("o":{"process":{"name":"no"},"a":[1,{"b":[2,3]}]},"a":[[1,2.5],{"process":"no"},"z"],)"
+      R"("e":{},"ea":[],)";
+  ASSERT_TRUE(projector
+                  .Project("{" + skipped + R"("process":{)" + skipped + R"("name":"a",)" +
+                               skipped + R"("parent":{)" + skipped + R"("name":"p"}},)" +
+                               skipped + R"("@timestamp":5})",
+                           r)
+                  .ok());
+  EXPECT_EQ(Texts(r, name), (V{"\"a\""}));
+  EXPECT_EQ(Texts(r, parent), (V{"\"p\""}));
+  EXPECT_EQ(Texts(r, ts), (V{"5"}));
+  EXPECT_FALSE(r.Present(args));
+  EXPECT_FALSE(r.Present(user));
+  // Values of every type on a registered path, after skipped ones.
+  ASSERT_TRUE(projector
+                  .Project("{" + skipped + R"("process":{"args":[-7,18446744073709551615,)" +
+                               R"(2.5,true,false,null,"s",{"x":1},[["deep"]]]}})",
+                           r)
+                  .ok());
+  EXPECT_EQ(Texts(r, args), (V{"-7", "18446744073709551616.0", "2.5", "true", "false", "null",
+                               "\"s\"", "\"deep\""}));
+}
+
+TEST_F(JsonProjectorTest, DuplicateKeysAndNestedArrays) {
+  std::printf("checks: duplicate keys keep every value; arrays of arrays of objects are read\n");
+  ASSERT_TRUE(projector.Project(R"({"process":{"name":"a","name":"b"},"process":{"name":"c"}})", r)
+                  .ok());
+  EXPECT_EQ(Texts(r, name), (V{"\"a\"", "\"b\"", "\"c\""}));
+  ASSERT_TRUE(
+      projector.Project(R"({"process":[[{"name":"a"}],{"name":"b"},[[{"parent":{"name":"p"}}]]]})",
+                        r)
+          .ok());
+  EXPECT_EQ(Texts(r, name), (V{"\"a\"", "\"b\""}));
+  EXPECT_EQ(Texts(r, parent), (V{"\"p\""}));
+  ASSERT_TRUE(projector.Project(R"({"process":{"args":[[],[[]],["a",["b"]]]}})", r).ok());
+  EXPECT_EQ(Texts(r, args), (V{"\"a\"", "\"b\""}));
+}
+
+TEST_F(JsonProjectorTest, EscapedMemberNames) {
+  std::printf("checks: member names are matched after unescaping, dots included\n");
+  // The parser unescapes names, so "process\u002ename" is the dotted name
+  // "process.name", and "pro\u0063ess" is "process".
+  ASSERT_TRUE(projector.Project(R"({"process\u002ename":"a","pro\u0063ess":{"n\u0061me":"b"}})", r)
+                  .ok());
+  EXPECT_EQ(Texts(r, name), (V{"\"a\"", "\"b\""}));
+  ASSERT_TRUE(projector.Project(R"({"process":{"parent\u002ename":"p","\u0070arent":{"name":"q"}}})",
+                                r)
+                  .ok());
+  EXPECT_EQ(Texts(r, parent), (V{"\"p\"", "\"q\""}));
+  // Near misses: other names of the same length and ends are not fields.
+  ASSERT_TRUE(projector.Project(R"({"process":{"nbme":"x","nam":"x","names":"x","Name":"x"},)"
+                                R"("process.":"x",".process.name":"x","process..name":"x"})",
+                                r)
+                  .ok());
+  EXPECT_FALSE(r.Present(name));
+}
+
+TEST(FieldRegistry, ManyChildrenAndOddSegments) {
+  std::printf("checks: a trie node with many children finds each and no other\n");
+  FieldRegistry f;
+  std::vector<std::string> names;
+  // Names that share lengths and first and last bytes, to collide.
+  for (int i = 0; i < 300; ++i) {
+    std::string seg = "k" + std::to_string(i % 10) + std::string(i / 10, 'x') + "z";
+    names.push_back("p." + seg);
+    f.Intern(names.back());
+  }
+  f.Intern("p.");  // an empty last segment
+  f.Intern("q..r");
+  f.Intern("@timestamp");
+  JsonProjector projector(f);
+  Record r;
+  std::string json = "{\"p\":{";
+  for (size_t i = 0; i < names.size(); ++i) {
+    json += "\"" + names[i].substr(2) + "\":" + std::to_string(i) + ",";
+    json += "\"" + names[i].substr(2) + "y\":-1,";  // misses
+  }
+  json += R"("":"empty"},"q":{"":{"r":"qr"}},"@timestamp":1})";
+  ASSERT_TRUE(projector.Project(json, r).ok());
+  for (size_t i = 0; i < names.size(); ++i) {
+    EXPECT_EQ(Texts(r, *f.Find(names[i])), (V{std::to_string(i)})) << names[i];
+  }
+  EXPECT_EQ(Texts(r, *f.Find("p.")), (V{"\"empty\""}));
+  EXPECT_EQ(Texts(r, *f.Find("q..r")), (V{"\"qr\""}));
+  ASSERT_TRUE(projector.Project(R"({"p.":"dotted","q..r":"dots"})", r).ok());
+  EXPECT_EQ(Texts(r, *f.Find("p.")), (V{"\"dotted\""}));
+  EXPECT_EQ(Texts(r, *f.Find("q..r")), (V{"\"dots\""}));
+  EXPECT_FALSE(f.Lookup("p.k0zz").has_value());
+  EXPECT_TRUE(f.Lookup("p.k3xxz").has_value());
+}
+
+TEST_F(JsonProjectorTest, FieldThatIsAlsoAPrefix) {
+  std::printf("checks: a path both read and a prefix takes values, not objects\n");
+  FieldId a = fields.Intern("a");
+  FieldId ab = fields.Intern("a.b");
+  ASSERT_TRUE(projector.Project(R"({"a":{"b":1}})", r).ok());
+  EXPECT_FALSE(r.Present(a));
+  EXPECT_EQ(Texts(r, ab), (V{"1"}));
+  ASSERT_TRUE(projector.Project(R"({"a":["x",{"b":2}],"a.b":3})", r).ok());
+  EXPECT_EQ(Texts(r, a), (V{"\"x\""}));
+  EXPECT_EQ(Texts(r, ab), (V{"2", "3"}));
+}
+
+TEST(Record, CopyMoveAndReuseKeepStrings) {
+  std::printf("checks: copies and moves of a reused record keep exactly its values\n");
+  Record r;
+  for (int round = 0; round < 3; ++round) {
+    r.Clear(2);
+    // Strings of every length the copy handles differently.
+    for (size_t n : {0, 1, 3, 4, 7, 8, 15, 16, 31, 32, 33, 100, 5000}) {
+      r.AddString(0, std::string(n, static_cast<char>('a' + n % 26)));
+    }
+    r.AddInt(1, round);
+    Record copy = r;
+    Record moved = std::move(r);
+    for (const Record* x : {&copy, &moved}) {
+      std::vector<size_t> sizes;
+      for (Scalar v : x->Get(0)) {
+        ASSERT_EQ(v.type, Scalar::Type::kString);
+        EXPECT_EQ(v.s, std::string(v.s.size(), static_cast<char>('a' + v.s.size() % 26)));
+        sizes.push_back(v.s.size());
+      }
+      EXPECT_EQ(sizes, (std::vector<size_t>{0, 1, 3, 4, 7, 8, 15, 16, 31, 32, 33, 100, 5000}));
+      EXPECT_EQ(Texts(*x, 1), (V{std::to_string(round)}));
+    }
+    // The moved-from record is empty and can be filled again.
+    EXPECT_TRUE(r.Get(0).empty());
+    r = copy;
+    copy.Clear(2);
+    copy.AddString(0, "short");
+    EXPECT_EQ(r.Get(0).size(), 13u);
+    EXPECT_EQ(Texts(copy, 0), (V{"\"short\""}));
+  }
+}
+
 TEST_F(JsonProjectorTest, RegistryGrowsAfterProjectorCreation) {
   std::printf("checks: fields registered after the projector was made are projected\n");
   FieldId late = fields.Intern("late.field");

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <string>
+
 namespace eql::io {
 namespace {
 
@@ -34,6 +37,46 @@ TEST(Timestamp, EpochMillisAndRejects) {
                           "2020-12-07T11:06:07.1234567891Z", "1e5"}) {
     EXPECT_FALSE(ParseDateMillis(bad).has_value()) << bad;
   }
+}
+
+TEST(Timestamp, FixedFormMatchesTheGeneralParser) {
+  std::printf("checks: the fixed-offset fast path agrees with the general ISO parser\n");
+  // "YYYY-MM-DDTHH:MM:SS.mmmZ" and "...SSZ" take the fast path; the same
+  // instant spelled with "+00:00" takes the general one.
+  int checked = 0;
+  for (int year : {0, 1, 4, 99, 100, 400, 1600, 1899, 1900, 1969, 1970, 2000, 2023, 2024, 2100,
+                   2400, 9999}) {
+    for (int month = 1; month <= 12; ++month) {
+      for (int day : {1, 15, 28, 29, 30, 31}) {
+        char date[16];
+        std::snprintf(date, sizeof date, "%04d-%02d-%02d", year, month, day);
+        for (const char* time : {"00:00:00", "23:59:59", "12:34:56"}) {
+          const std::string base = std::string(date) + "T" + time;
+          for (const char* frac : {"", ".000", ".007", ".999"}) {
+            const std::string fixed = base + frac + "Z";
+            const std::string general = base + frac + "+00:00";
+            EXPECT_EQ(ParseDateMillis(fixed), ParseDateMillis(general)) << fixed;
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 10000);
+  // Out-of-range fields in the fixed form are rejected as before.
+  for (const char* bad : {"2023-02-29T00:00:00.000Z", "2020-13-01T00:00:00.000Z",
+                          "2020-00-01T00:00:00.000Z", "2020-04-31T00:00:00Z",
+                          "2020-12-00T00:00:00Z", "2020-12-07T24:00:00.000Z",
+                          "2020-12-07T11:60:00.000Z", "2020-12-07T11:06:60.000Z",
+                          "2020-12-07T11:06:07.12aZ", "2020-12-07T11:06:07.1 Z",
+                          "2020-12-07t11:06:07.123Z", "2020-12-07T11:06:07.123z",
+                          "2020-12-07T11:06:07:123Z", "20a0-12-07T11:06:07.123Z"}) {
+    EXPECT_FALSE(ParseDateMillis(bad).has_value()) << bad;
+  }
+  // Forms of the same length that only the general parser reads.
+  EXPECT_EQ(ParseDateMillis("2020-12-07T11:06:07,123Z"), 1607339167123);
+  EXPECT_EQ(ParseDateMillis("2020-12-07 11:06:07.123Z"), 1607339167123);
+  EXPECT_EQ(ParseDateMillis("2020-12-07T11:06:07.12Z"), 1607339167120);
 }
 
 TEST(Timestamp, FromValues) {
