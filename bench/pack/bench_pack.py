@@ -11,6 +11,9 @@ machine hits every variant alike:
   corpus   the whole detection-rules corpus, literal prefilter on
   seed1    the seed rule set (examples/rules), 1 thread
   seed2    the seed rule set, --threads 2
+  halves   two single-thread eql-run processes at once, each over half of
+           the file: what two cores give to work that shares nothing, the
+           ceiling for seed2 on this machine
   load     the corpus over one event (rule-set load time)
 and prints the medians and the ratios the issue asks for.
 """
@@ -42,19 +45,32 @@ def main():
     one = "/tmp/libeql-bench-one.ndjson"
     with open(one, "w") as f:
         f.write('{"@timestamp": 1, "event": {"category": "process"}}\n')
+    halves = [f"/tmp/libeql-bench-wide-{args.events}.half{i}.ndjson" for i in (1, 2)]
+    if not all(os.path.exists(h) for h in halves):
+        with open(events) as src, open(halves[0], "w") as a, open(halves[1], "w") as b:
+            for i, line in enumerate(src):
+                (a if i < args.events // 2 else b).write(line)
     rules = os.path.join(ROOT, "examples", "rules")
     variants = {
         "seq1": [eql_run, os.path.join(rules, "nodejs_install_script.toml"), events],
         "corpus": [eql_run, args.corpus, events],
         "seed1": [eql_run, rules, events],
         "seed2": [eql_run, "--threads", "2", rules, events],
+        "halves": [[eql_run, rules, h] for h in halves],
         "load": [eql_run, args.corpus, one],
     }
     times = {k: [] for k in variants}
     for run in range(args.runs):
         for name, cmd in variants.items():
             start = time.perf_counter()
-            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            if isinstance(cmd[0], list):  # processes run at once
+                procs = [subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         for c in cmd]
+                if any(p.wait() != 0 for p in procs):
+                    sys.exit(f"{name} failed")
+            else:
+                subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               check=True)
             times[name].append(time.perf_counter() - start)
         print(f"run {run + 1}: " + ", ".join(f"{k} {v[-1]:.3f}s" for k, v in times.items()),
               file=sys.stderr)
@@ -67,6 +83,8 @@ def main():
     print(f"corpus throughput / seed sequence rule alone: {med['seq1'] / med['corpus']:.3f} "
           f"(target >= 0.25)")
     print(f"seed rule set, 2 threads / 1 thread: {med['seed1'] / med['seed2']:.2f}x (target >= 1.7)")
+    print(f"two processes on halves / 1 thread (the machine's ceiling for 2 threads): "
+          f"{med['seed1'] / med['halves']:.2f}x")
     print(f"corpus load (whole run over one event): {med['load'] * 1000:.0f} ms (target < 500)")
 
 
