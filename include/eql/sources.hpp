@@ -107,6 +107,17 @@ class SourceNormalizer {
   //! Counters by source name, in Names() order, only sources that saw records.
   virtual std::vector<std::pair<std::string, SourceStats>> Stats() const = 0;
 
+  //! Whether records depend on earlier ones: Security 4688's parent entity
+  //! id needs the parent's start time, remembered by host and pid from the
+  //! parent's own record ("winsec" and "auto"). Such a normalizer must see a
+  //! host's records in their order.
+  virtual bool stateful() const = 0;
+  //! That remembered state as bytes (empty for a stateless source), for
+  //! Engine::Checkpoint(); LoadState() replaces the state with it
+  //! (InvalidArgument for bytes SaveState() did not make).
+  virtual std::string SaveState() const = 0;
+  virtual absl::Status LoadState(std::string_view state) = 0;
+
   //! Splits a Windows command line into arguments exactly as
   //! CommandLineToArgvW does (the program name ends at the first space or at
   //! its closing quote; afterwards 2n backslashes + '"' give n backslashes and

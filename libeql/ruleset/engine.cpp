@@ -1156,6 +1156,8 @@ void Engine::Impl::SaveState(runtime::SnapshotWriter& w) const {
     w.Bytes(c.source);
     for (uint64_t n : {c.records, c.normalized, c.passed_through, c.unrecognized}) w.U64(n);
   }
+  // What the normalizer remembers across records (4688's parents).
+  w.Bytes(normalizer ? normalizer->SaveState() : std::string());
   w.U64(compiled.size());
   for (const auto& rule : compiled) {
     w.Bool(rule != nullptr);
@@ -1200,6 +1202,15 @@ bool Engine::Impl::LoadState(runtime::SnapshotReader& r) {
       return false;
     }
     restored_sources.push_back(std::move(c));
+  }
+  std::string normalizer_state;
+  if (!r.Bytes(normalizer_state)) return false;
+  if (normalizer) {
+    if (!normalizer->LoadState(normalizer_state).ok()) {
+      return r.Fail("the normalizer's state (it does not load)");
+    }
+  } else if (!normalizer_state.empty()) {
+    return r.Fail("the normalizer's state (this engine has none)");
   }
   if (!r.U64(count)) return false;
   if (count != compiled.size()) return r.Fail("the rules' states (another number of rules)");
@@ -1467,6 +1478,10 @@ bool ShardAccess::Compiled(const Engine& engine, size_t rule) {
 const io::FieldRegistry& ShardAccess::Fields(const Engine& engine) { return engine.impl_->fields; }
 
 bool ShardAccess::Reorders(const Engine& engine) { return engine.impl_->reorder != nullptr; }
+
+bool ShardAccess::StatefulSource(const Engine& engine) {
+  return engine.impl_->normalizer != nullptr && engine.impl_->normalizer->stateful();
+}
 
 void ShardAccess::Save(const Engine& shard, runtime::SnapshotWriter& w) {
   shard.impl_->SaveState(w);

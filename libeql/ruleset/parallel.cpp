@@ -207,6 +207,7 @@ absl::StatusOr<std::unique_ptr<ParallelRunner>> ParallelRunner::Create(
     runner->global_.push_back(std::move(*global));
   }
   runner->reorders_ = ShardAccess::Reorders(*runner->partitioned_[0]);
+  runner->serial_prepare_ = ShardAccess::StatefulSource(*runner->partitioned_[0]);
   runner->has_global_ = runner->global_rules_ > 0;
   runner->prepared_.resize(kChunkEvents);
   runner->items_.reserve(kChunkEvents);
@@ -278,8 +279,13 @@ void ParallelRunner::RunChunk() {
   const uint64_t base = round_robin_;
   round_robin_ += count;
   // 1. Every thread projects its share of the chunk.
+  // A stateful normalizer (Security 4688 remembers parents' start times)
+  // must see every record in order: then the first thread prepares them all
+  // with the first shard's, and the others wait.
   std::function<void(size_t)> prepare = [&](size_t w) {
-    for (size_t i = w; i < count; i += n) {
+    if (serial_prepare_ && w > 0) return;
+    const size_t step = serial_prepare_ ? 1 : n;
+    for (size_t i = w; i < count; i += step) {
       PreparedEvent& e = prepared_[i];
       const Item& item = items_[i];
       e.ingest_status = absl::OkStatus();

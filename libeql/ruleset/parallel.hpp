@@ -96,6 +96,9 @@ class ParallelRunner {
   std::vector<std::unique_ptr<Engine>> partitioned_;  // one per thread
   std::vector<std::unique_ptr<Engine>> global_;       // one per thread, may be null
   bool reorders_ = false;
+  // The source normalizer remembers earlier records (Security 4688): every
+  // event is then prepared by the first shard's, in arrival order.
+  bool serial_prepare_ = false;
   bool has_global_ = false;
 
   std::string text_;  // the chunk's events, each followed by padding

@@ -53,6 +53,9 @@ class ShardAccess {
   static const io::FieldRegistry& Fields(const Engine& engine);
   //! Whether the shard keeps events in a reorder stage (batch or lateness).
   static bool Reorders(const Engine& engine);
+  //! Whether the shard's source normalizer depends on earlier records
+  //! (SourceNormalizer::stateful): then one normalizer must see them all.
+  static bool StatefulSource(const Engine& engine);
   //! Checkpoint of one shard's state (Engine::Checkpoint without framing).
   static void Save(const Engine& shard, runtime::SnapshotWriter& w);
   static bool Load(Engine& shard, runtime::SnapshotReader& r);

@@ -467,6 +467,85 @@ class Normalizer final : public SourceNormalizer {
     return v;
   }
 
+  bool stateful() const override { return mode_ == Src::kWinsec || mode_ == Src::kAuto; }
+
+  // The pid map as: hosts, then per host its name, its pids, and per pid the
+  // pid and the start (a flag, then the time); integers as zigzag varints.
+  std::string SaveState() const override {
+    std::string out;
+    auto put = [&](int64_t v) {
+      uint64_t u = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+      while (u >= 0x80) {
+        out.push_back(static_cast<char>((u & 0x7f) | 0x80));
+        u >>= 7;
+      }
+      out.push_back(static_cast<char>(u));
+    };
+    if (pid_map_.empty()) return out;
+    put(static_cast<int64_t>(pid_map_.size()));
+    for (const auto& [host, pids] : pid_map_) {
+      put(static_cast<int64_t>(host.size()));
+      out += host;
+      put(static_cast<int64_t>(pids.size()));
+      for (const auto& [pid, start] : pids) {
+        put(pid);
+        put(start ? 1 : 0);
+        if (start) put(*start);
+      }
+    }
+    return out;
+  }
+
+  absl::Status LoadState(std::string_view state) override {
+    size_t at = 0;
+    bool ok = true;
+    auto get = [&]() -> int64_t {
+      uint64_t u = 0;
+      for (int shift = 0; ok; shift += 7) {
+        if (at >= state.size() || shift > 63) {
+          ok = false;
+          break;
+        }
+        const uint8_t b = static_cast<uint8_t>(state[at++]);
+        u |= static_cast<uint64_t>(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) break;
+      }
+      return static_cast<int64_t>(u >> 1) ^ -static_cast<int64_t>(u & 1);
+    };
+    // A count must fit in what is left (each item takes a byte at least).
+    auto count = [&](int64_t n) { return n >= 0 && static_cast<uint64_t>(n) <= state.size() - at; };
+    absl::flat_hash_map<std::string, absl::flat_hash_map<int64_t, std::optional<int64_t>>> map;
+    if (!state.empty()) {
+      const int64_t hosts = get();
+      ok = ok && count(hosts) && static_cast<uint64_t>(hosts) <= kMaxHosts;
+      for (int64_t h = 0; ok && h < hosts; ++h) {
+        const int64_t length = get();
+        if (!ok || !count(length)) {
+          ok = false;
+          break;
+        }
+        auto& pids = map[std::string(state.substr(at, static_cast<size_t>(length)))];
+        at += static_cast<size_t>(length);
+        const int64_t n = get();
+        ok = ok && count(n) && static_cast<uint64_t>(n) <= kMaxPidsPerHost;
+        for (int64_t i = 0; ok && i < n; ++i) {
+          const int64_t pid = get();
+          const int64_t has_start = get();
+          ok = ok && (has_start == 0 || has_start == 1);
+          std::optional<int64_t> start;
+          if (ok && has_start == 1) start = get();
+          if (ok) pids[pid] = start;
+        }
+      }
+      ok = ok && at == state.size();
+    }
+    if (!ok || (!state.empty() && !stateful())) {
+      return absl::InvalidArgumentError("the normalizer's saved state is corrupt");
+    }
+    pid_map_ = std::move(map);
+    return absl::OkStatus();
+  }
+
  private:
   SourceStats& Count(Src s) { return stats_[static_cast<int>(s)]; }
 
