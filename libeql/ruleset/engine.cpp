@@ -217,6 +217,7 @@ struct Engine::Impl {
   uint64_t arrival = 0;
   int64_t released_watermark = INT64_MIN;  // highest time released so far
   int64_t operator_watermark = INT64_MIN;  // last AdvanceWatermark given
+  int64_t clock_ms = INT64_MIN / 2;  // the system clock when last read (max_future_ms)
 
   AlertCallback callback;
   ErrorCallback error_callback;
@@ -579,10 +580,15 @@ absl::Status Engine::Impl::Ingest(io::Record& record, std::string_view json, con
                                                 options.timestamp_field,
                                                 " is outside the years 0000-9999"));
     }
-    if (!options.batch && options.max_future_ms > 0) {
-      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+    // The clock is read only for an event that may be too far ahead of the
+    // last reading: the clock does not go back, so an event within the
+    // limit of an earlier reading is within it of now (a clock read per
+    // event was 2-3% of the time).
+    if (!options.batch && options.max_future_ms > 0 && ts - clock_ms > options.max_future_ms) {
+      clock_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+      const int64_t now = clock_ms;
       if (ts - now > options.max_future_ms) {
         ++stats.events_time_out_of_range;
         return absl::OutOfRangeError(absl::StrCat(
