@@ -470,7 +470,9 @@ class Normalizer final : public SourceNormalizer {
   bool stateful() const override { return mode_ == Src::kWinsec || mode_ == Src::kAuto; }
 
   // The pid map as: hosts, then per host its name, its pids, and per pid the
-  // pid and the start (a flag, then the time); integers as zigzag varints.
+  // pid and the start (a flag, then the time); integers as zigzag varints,
+  // as runtime/snapshot.hpp writes them (that codec is a later stage's, so
+  // this stage spells out its own few lines).
   std::string SaveState() const override {
     std::string out;
     auto put = [&](int64_t v) {

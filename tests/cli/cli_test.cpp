@@ -520,6 +520,24 @@ std::string ReadAll(int fd) {
   return out;
 }
 
+// Sends `signo` to a live eql-run, then collects what it printed and how it
+// ended (its standard error went to `err_path`).
+struct Stopped {
+  std::string out, err;
+  int status = 0;
+};
+Stopped StopLive(LiveProcess& p, int signo, const fs::path& err_path) {
+  Stopped s;
+  EXPECT_EQ(kill(p.pid, signo), 0);
+  s.out = ReadAll(p.from_child);
+  waitpid(p.pid, &s.status, 0);
+  close(p.to_child);
+  close(p.from_child);
+  std::ifstream err_file(err_path);
+  s.err.assign(std::istreambuf_iterator<char>(err_file), {});
+  return s;
+}
+
 uint64_t StatNumber(const std::string& stats, const std::string& name) {
   const std::string key = "\"" + name + "\":";
   size_t at = stats.find(key);
@@ -612,14 +630,10 @@ TEST(Cli, SigtermSavesStateAndTheNextRunGoesOn) {
     });
     writer.join();
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    ASSERT_EQ(kill(p.pid, SIGTERM), 0);
-    std::string out1 = ReadAll(p.from_child);
-    int status = 0;
-    waitpid(p.pid, &status, 0);
-    close(p.to_child);
-    close(p.from_child);
-    std::ifstream err_file(dir / "stderr");
-    std::string err((std::istreambuf_iterator<char>(err_file)), {});
+    const Stopped stopped = StopLive(p, SIGTERM, dir / "stderr");
+    const std::string& out1 = stopped.out;
+    const std::string& err = stopped.err;
+    const int status = stopped.status;
     ASSERT_TRUE(WIFEXITED(status)) << err;
     EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM) << err;
     EXPECT_NE(err.find("stopped (SIGTERM)"), std::string::npos) << err;
@@ -654,14 +668,10 @@ TEST(Cli, SigintWithoutStateDecidesWhatIsPending) {
       "\n";
   ASSERT_EQ(write(p.to_child, events.data(), events.size()), static_cast<ssize_t>(events.size()));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  ASSERT_EQ(kill(p.pid, SIGINT), 0);
-  std::string out = ReadAll(p.from_child);
-  int status = 0;
-  waitpid(p.pid, &status, 0);
-  close(p.to_child);
-  close(p.from_child);
-  std::ifstream err_file(dir / "stderr");
-  std::string err((std::istreambuf_iterator<char>(err_file)), {});
+  const Stopped stopped = StopLive(p, SIGINT, dir / "stderr");
+  const std::string& out = stopped.out;
+  const std::string& err = stopped.err;
+  const int status = stopped.status;
   std::cout << "  after SIGINT: " << out;
   ASSERT_TRUE(WIFEXITED(status)) << err;
   EXPECT_EQ(WEXITSTATUS(status), 128 + SIGINT);

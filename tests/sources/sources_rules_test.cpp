@@ -299,17 +299,23 @@ std::multiset<std::string> AlertTexts(const Rule& rule, const std::vector<std::s
   return out;
 }
 
-TEST(SurrogateIdSequences, FireAsOnTheReferenceEvents) {
-  std::printf(
-      "checks: a sequence joined on 4688 / Defender XDR surrogate ids fires on each linked\n"
-      "child (not the orphan, and on the newer of two processes with one pid), exactly as\n"
-      "over the reference path's ECS events\n");
+// node.exe starting cmd.exe, joined on the surrogate entity ids.
+Rule NodeSpawnsCmd() {
   Rule rule;
   rule.name = "node.exe spawns cmd.exe";
   rule.query =
       "sequence with maxspan=1m "
       "[process where process.name : \"node.exe\"] by process.entity_id "
       "[process where process.name : \"cmd.exe\"] by process.parent.entity_id";
+  return rule;
+}
+
+TEST(SurrogateIdSequences, FireAsOnTheReferenceEvents) {
+  std::printf(
+      "checks: a sequence joined on 4688 / Defender XDR surrogate ids fires on each linked\n"
+      "child (not the orphan, and on the newer of two processes with one pid), exactly as\n"
+      "over the reference path's ECS events\n");
+  const Rule rule = NodeSpawnsCmd();
   const std::multiset<std::string> want = {"node1,cmd1", "node2,cmd2", "node3,cmd3"};
   for (const std::string source : {"winsec", "mde"}) {
     SCOPED_TRACE(source);
@@ -349,12 +355,7 @@ TEST(SurrogateIdSequences, SurviveARestartAndThreads) {
   std::printf(
       "checks: the 4688 / Defender XDR surrogate-id sequence gives the same alerts when the\n"
       "engine is checkpointed and restored after any record, and with 2 threads\n");
-  Rule rule;
-  rule.name = "node.exe spawns cmd.exe";
-  rule.query =
-      "sequence with maxspan=1m "
-      "[process where process.name : \"node.exe\"] by process.entity_id "
-      "[process where process.name : \"cmd.exe\"] by process.parent.entity_id";
+  const Rule rule = NodeSpawnsCmd();
   auto texts = [](std::vector<Alert> alerts) {
     std::multiset<std::string> out;
     for (const Alert& a : alerts) out.insert(a.ToJson());
