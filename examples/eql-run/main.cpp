@@ -322,6 +322,10 @@ int main(int argc, char** argv) {
                  "are found as with one thread (alerts then come per chunk of 4096 events)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
+  app.add_flag("--multi-pattern", options.multi_pattern,
+               "Match the wildcard patterns over each field, across all rules, in one pass "
+               "(a Hyperscan literal automaton per field; costs load time, see "
+               "docs/BENCHMARKS.md)");
   app.add_option("--partition-field", options.partition_field,
                  "With --threads: the field events are partitioned by (default: the join key "
                  "most sequence rules share, e.g. host.id)");

@@ -110,10 +110,19 @@ struct EngineOptions {
   //! in `event.original`.
   std::string source = "ecs";
   //! Index rules by the literal values their conditions require (an event
-  //! is then tested only against rules that can still match it). Off, every
-  //! rule of the event's category is evaluated; the alerts are the same.
-  //! For measurement and tests.
+  //! is then tested only against rules that can still match it), answer
+  //! each leaf the rules share (`host.os.type == "windows"`) once per event,
+  //! and skip a rule when a leaf it requires does not hold. Off, every rule
+  //! of the event's category is evaluated on its own; the alerts are the
+  //! same. For measurement and tests.
   bool literal_prefilter = true;
+  //! Match the wildcard patterns over a field, across all the rules, in one
+  //! pass: a Hyperscan literal automaton per field and case mode finds the
+  //! patterns whose literal part occurs, and only those are tried (with the
+  //! literal prefilter on). Off, each pattern set is tried by the simple loop
+  //! (still once per event). The alerts are the same; docs/BENCHMARKS.md
+  //! measures both.
+  bool multi_pattern = false;
   //! Threads to run the rules on (eql/engine.hpp's Engine runs them itself;
   //! the calling thread is one of them). Events are partitioned by
   //! `partition_field` (empty: chosen from the rules, see

@@ -228,6 +228,10 @@ class Compiler {
       case Op::kFieldIn:
       case Op::kFieldNotNull:
         n.two_valued = true;
+        if (uint32_t id = 0; options_.shared_leaves != nullptr &&
+                             options_.shared_leaves->Intern(*program_, n, id)) {
+          n.d = id + 1;
+        }
         break;
       case Op::kTruthy:
         // A boolean function of a field against constants that ES pushes

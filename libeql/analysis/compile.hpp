@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "analysis/program.hpp"
+#include "analysis/shared_leaves.hpp"
 #include "eql/diagnostic.hpp"
 #include "io/record.hpp"
 #include "syntax/ast.hpp"
@@ -44,6 +45,10 @@ struct CompileOptions {
   std::string timestamp_field = "@timestamp";
   //! Further fields with `date` semantics.
   std::vector<std::string> date_fields;
+  //! When set, every field fast-path leaf is interned here and its node
+  //! keeps the id (Node::d = 1 + id): a rule set compiled as a whole
+  //! evaluates equal leaves once per event (analysis/shared_leaves.hpp).
+  SharedLeaves* shared_leaves = nullptr;
 };
 
 //! A compiled where-clause: evaluate with eql::expr::Matches().

@@ -60,6 +60,8 @@ enum class Op : uint8_t {
   kArith,         //!< a <sub> b, sub = ArithOp
   kNegate,        //!< -a
   kCall,          //!< function sub over lists[a .. a+b); c = cidr set + 1 (0: none)
+  // The field fast paths below keep in d 1 + their id in the rule set's
+  // SharedLeaves (analysis/shared_leaves.hpp), 0 when compiled alone.
   kFieldCompare,  //!< predicate fast path: field a <sub> consts[b]; date: as timestamps
   kFieldMatch,    //!< predicate fast path: field a matches match_sets[b]
   kFieldIn,       //!< predicate fast path: field a in in_sets[b]

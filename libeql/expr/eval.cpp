@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <span>
 
+#include "expr/shared_leaves.hpp"
 #include "io/timestamp.hpp"
 
 namespace eql::expr {
@@ -58,7 +59,8 @@ inline void Accumulate(Tri& acc, Tri t) {
 
 class Evaluator {
  public:
-  Evaluator(const Program& p, const Record& r, Scratch& s) : p_(p), r_(r), s_(s) {
+  Evaluator(const Program& p, const Record& r, Scratch& s)
+      : p_(p), r_(r), s_(s), memo_(ScopedLeafMemo(r)) {
     if (s_.is_bound.size() < p_.field_limit) {
       s_.is_bound.resize(p_.field_limit, 0);
       s_.bound.resize(p_.field_limit);
@@ -96,13 +98,10 @@ class Evaluator {
       case Op::kConst:
         return TriOf(p_.consts[n.a]);
       case Op::kFieldCompare:
-        return Negated(n, FieldCompare(n), in_script);
       case Op::kFieldMatch:
-        return Negated(n, FieldMatch(n), in_script);
       case Op::kFieldIn:
-        return Negated(n, FieldIn(n), in_script);
       case Op::kFieldNotNull:
-        return Negated(n, FieldNotNull(n), in_script);
+        return Negated(n, Leaf(n), in_script);
       case Op::kNotNull: {
         // Its negation (== null) is applied per combination, in Once().
         uint64_t budget = kMaxCombinations;
@@ -214,6 +213,38 @@ class Evaluator {
         return Tri::kNull;
     }
   }
+
+  // A field fast-path leaf before negation: from the event's memo when the
+  // caller keeps one for this record and the leaf is shared (a bound element
+  // is this node's alone), else computed.
+  Tri Leaf(const Node& n) {
+    if (n.d == 0 || memo_ == nullptr || (n.a < s_.is_bound.size() && s_.is_bound[n.a])) {
+      return Compute(n);
+    }
+    const uint32_t id = n.d - 1;
+    if (memo_->Known(id)) return memo_->Answer(id);
+    const Tri t = n.op == Op::kFieldMatch && memo_->InAutomaton(id)
+                      ? memo_->MatchByAutomaton(id, r_)
+                      : Compute(n);
+    memo_->Keep(id, t);
+    return t;
+  }
+
+  Tri Compute(const Node& n) {
+    switch (n.op) {
+      case Op::kFieldCompare:
+        return FieldCompare(n);
+      case Op::kFieldMatch:
+        return FieldMatch(n);
+      case Op::kFieldIn:
+        return FieldIn(n);
+      default:
+        return FieldNotNull(n);
+    }
+  }
+
+  // The value of top-level conjunct `index` in the bool query.
+  Tri Conjunct(uint32_t index) { return Negated(p_.nodes[index], Leaf(p_.nodes[index]), false); }
 
   // Applies the leaf's kind: a two-valued leaf turns null into false, and a
   // negated leaf (!=, not in, == null) is negated after that.
@@ -369,6 +400,7 @@ class Evaluator {
   const Program& p_;
   const Record& r_;
   Scratch& s_;
+  LeafMemo* memo_;
 };
 
 }  // namespace
@@ -382,6 +414,45 @@ Tri EvaluateCondition(const analysis::CompiledCondition& condition, const io::Re
 
 bool Matches(const analysis::CompiledCondition& condition, const io::Record& record) {
   return EvaluateCondition(condition, record) == Tri::kTrue;
+}
+
+std::vector<uint32_t> RequiredLeaves(const analysis::Program& program, bool& only_leaves) {
+  std::vector<uint32_t> out;
+  only_leaves = !program.nodes.empty();
+  if (program.nodes.empty()) return out;
+  std::vector<uint32_t> stack{program.root};
+  while (!stack.empty()) {
+    const uint32_t index = stack.back();
+    const Node& n = program.nodes[index];
+    stack.pop_back();
+    switch (n.op) {
+      case Op::kAnd:
+        stack.push_back(n.b);
+        stack.push_back(n.a);
+        break;
+      case Op::kFieldCompare:
+      case Op::kFieldMatch:
+      case Op::kFieldIn:
+      case Op::kFieldNotNull:
+        if (n.d != 0) {
+          out.push_back(index);
+          break;
+        }
+        [[fallthrough]];
+      default:
+        only_leaves = false;
+        break;
+    }
+  }
+  return out;
+}
+
+bool ConjunctHolds(const analysis::CompiledCondition& condition, uint32_t node,
+                   const io::Record& record) {
+  Scratch& s = tls_scratch;
+  s.arena.Reset();
+  Evaluator e(*condition.program, record, s);
+  return e.Conjunct(node) == Tri::kTrue;
 }
 
 void KeyValues(const analysis::CompiledKey& key, const io::Record& record,

@@ -36,6 +36,19 @@ bool Matches(const analysis::CompiledCondition& condition, const io::Record& rec
 //! when a null constant takes part (`where null`, `a == 1 and null`).
 Tri EvaluateCondition(const analysis::CompiledCondition& condition, const io::Record& record);
 
+// RequiredLeaves() / ConjunctHolds()
+//
+// The shared leaves (Node::d != 0, analysis/shared_leaves.hpp) among the
+// top-level conjuncts of `program`'s bool query: each must hold for the
+// condition to be true, so the engine tests them first, from the event's
+// LeafMemo (expr/shared_leaves.hpp), and skips the condition when one does
+// not. `only_leaves`: the condition is exactly their conjunction (then, all
+// holding, it is true without being evaluated).
+std::vector<uint32_t> RequiredLeaves(const analysis::Program& program, bool& only_leaves);
+//! Whether conjunct `node` of `condition` (one of RequiredLeaves()) holds.
+bool ConjunctHolds(const analysis::CompiledCondition& condition, uint32_t node,
+                   const io::Record& record);
+
 // KeyValues()
 //
 // Replaces `out` with every distinct non-null value of a key expression: for

@@ -123,6 +123,7 @@ std::string Scalar::ToJson() const {
 Record& Record::operator=(const Record& other) {
   if (this == &other) return *this;
   slots_ = other.slots_;
+  touched_ = other.touched_;
   values_.assign(other.values_.begin(), other.values_.begin() + other.values_used_);
   values_used_ = other.values_used_;
   strings_.assign(other.strings_, 0, other.strings_used_);
@@ -133,18 +134,25 @@ Record& Record::operator=(const Record& other) {
 Record& Record::operator=(Record&& other) noexcept {
   if (this == &other) return *this;
   slots_ = std::move(other.slots_);
+  touched_ = std::move(other.touched_);
   values_ = std::move(other.values_);
   values_used_ = std::exchange(other.values_used_, 0);
   strings_ = std::move(other.strings_);
   strings_used_ = std::exchange(other.strings_used_, 0);
   other.slots_.clear();
+  other.touched_.clear();
   other.values_.clear();
   other.strings_.clear();
   return *this;
 }
 
 void Record::Clear(size_t field_count) {
-  slots_.assign(field_count, Slot{});
+  if (slots_.size() == field_count && touched_.size() * 4 < field_count) {
+    for (FieldId id : touched_) slots_[id] = Slot{};
+  } else {
+    slots_.assign(field_count, Slot{});
+  }
+  touched_.clear();
   values_used_ = 0;
   strings_used_ = 0;
 }

@@ -275,6 +275,7 @@ class Record {
   // Inline: the projectors call them for every value of every event.
   void MarkPresent(FieldId id) {
     if (id >= slots_.size()) slots_.resize(id + 1);
+    if (!slots_[id].present) touched_.push_back(id);
     slots_[id].present = true;
   }
   void AddNull(FieldId id) { Append(id, Scalar::Type::kNull); }
@@ -353,6 +354,7 @@ class Record {
     }
     slot.last = index;
     ++slot.count;
+    if (!slot.present) touched_.push_back(id);
     slot.present = true;
     return v;
   }
@@ -389,6 +391,10 @@ class Record {
   void GrowValues();
 
   std::vector<Slot> slots_;
+  // The fields given a value or marked present since the last Clear(): a
+  // rule pack reads a thousand fields and an event has a few dozen, so
+  // Clear() resets these rather than every slot.
+  std::vector<FieldId> touched_;
   // The values, in values_[0, values_used_); as with the strings, the size
   // is the capacity, so that an append is a bounds test and a store.
   std::vector<Value> values_;

@@ -282,12 +282,13 @@ void Dispatcher::File(Table& table, uint32_t unit, const LiteralConstraint& cons
     switch (k.kind) {
       case LiteralKey::Kind::kExact:
         anchor->exact[k.text].push_back(unit);
+        anchor->exact_lengths.set(std::min<size_t>(k.text.size(), 255));
         break;
       case LiteralKey::Kind::kPrefix:
-        anchor->prefix[k.text.substr(0, kAffixBytes)].push_back(unit);
+        anchor->prefix[AffixKey(k.text.data())].push_back(unit);
         break;
       case LiteralKey::Kind::kSuffix:
-        anchor->suffix[k.text.substr(k.text.size() - kAffixBytes)].push_back(unit);
+        anchor->suffix[AffixKey(k.text.data() + k.text.size() - kAffixBytes)].push_back(unit);
         break;
       case LiteralKey::Kind::kPresent:
         anchor->present.push_back(unit);
@@ -318,22 +319,58 @@ void Dispatcher::Collect(const Table& table, const io::Record& record,
         out.insert(out.end(), anchor.all.begin(), anchor.all.end());
         break;
       }
+      auto add = [&](const absl::flat_hash_map<std::string, std::vector<uint32_t>>& map,
+                     const char* key, size_t size) {
+        if (map.empty()) return;
+        auto it = map.find(absl::string_view(key, size));
+        if (it != map.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+      };
+      auto add_affix = [&](const absl::flat_hash_map<uint32_t, std::vector<uint32_t>>& map,
+                           const char* key) {
+        if (map.empty()) return;
+        auto it = map.find(AffixKey(key));
+        if (it != map.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+      };
+      if (analysis::IsAscii(v.s)) {
+        // Folding ASCII keeps every byte in place: fold only what is looked up.
+        const size_t length = v.s.size();
+        auto lower = [](const char* in, size_t n, char* to) {
+          for (size_t i = 0; i < n; ++i) {
+            to[i] = in[i] >= 'A' && in[i] <= 'Z' ? static_cast<char>(in[i] + 32) : in[i];
+          }
+        };
+        if (!anchor.exact.empty() && anchor.exact_lengths.test(std::min<size_t>(length, 255))) {
+          char* buffer = stack_buffer;
+          if (length > sizeof(stack_buffer)) {
+            heap_buffer.resize(length);
+            buffer = heap_buffer.data();
+          }
+          lower(v.s.data(), length, buffer);
+          add(anchor.exact, buffer, length);
+        }
+        if (length >= kAffixBytes) {
+          char affix[kAffixBytes];
+          if (!anchor.prefix.empty()) {
+            lower(v.s.data(), kAffixBytes, affix);
+            add_affix(anchor.prefix, affix);
+          }
+          if (!anchor.suffix.empty()) {
+            lower(v.s.data() + length - kAffixBytes, kAffixBytes, affix);
+            add_affix(anchor.suffix, affix);
+          }
+        }
+        continue;
+      }
       char* buffer = stack_buffer;
       if (v.s.size() > sizeof(stack_buffer)) {
         heap_buffer.resize(v.s.size());
         buffer = heap_buffer.data();
       }
       const size_t length = analysis::FoldCaseInto(v.s, buffer);
-      auto add = [&](const absl::flat_hash_map<std::string, std::vector<uint32_t>>& map,
-                     size_t offset, size_t size) {
-        if (map.empty()) return;
-        auto it = map.find(absl::string_view(buffer + offset, size));
-        if (it != map.end()) out.insert(out.end(), it->second.begin(), it->second.end());
-      };
-      add(anchor.exact, 0, length);
+      add(anchor.exact, buffer, length);
       if (length >= kAffixBytes) {
-        add(anchor.prefix, 0, kAffixBytes);
-        add(anchor.suffix, length - kAffixBytes, kAffixBytes);
+        add_affix(anchor.prefix, buffer);
+        add_affix(anchor.suffix, buffer + length - kAffixBytes);
       }
     }
   }

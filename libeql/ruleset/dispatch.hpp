@@ -29,6 +29,7 @@
 // not a string (a number compared with "4") reaches every unit of that anchor.
 #pragma once
 
+#include <bitset>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -64,6 +65,12 @@ struct LiteralConstraint {
 //! Prefix and suffix keys are indexed by this many bytes of their text
 //! (shorter ones are not used as anchors).
 inline constexpr size_t kAffixBytes = 3;
+//! The kAffixBytes bytes at `p` as one integer.
+inline uint32_t AffixKey(const char* p) {
+  return static_cast<uint32_t>(static_cast<unsigned char>(p[0])) |
+         static_cast<uint32_t>(static_cast<unsigned char>(p[1])) << 8 |
+         static_cast<uint32_t>(static_cast<unsigned char>(p[2])) << 16;
+}
 
 // RequiredLiterals()
 //
@@ -97,10 +104,16 @@ class Dispatcher {
   struct Anchor {
     io::FieldId field = 0;
     absl::flat_hash_map<std::string, std::vector<uint32_t>> exact;
-    absl::flat_hash_map<std::string, std::vector<uint32_t>> prefix;  //!< first kAffixBytes
-    absl::flat_hash_map<std::string, std::vector<uint32_t>> suffix;  //!< last kAffixBytes
+    //! By the first / last kAffixBytes bytes, packed into an integer (AffixKey):
+    //! hashing three bytes as a string cost more than the lookup.
+    absl::flat_hash_map<uint32_t, std::vector<uint32_t>> prefix;
+    absl::flat_hash_map<uint32_t, std::vector<uint32_t>> suffix;
     std::vector<uint32_t> present;  //!< units that need only a value
     std::vector<uint32_t> all;  //!< every unit of this anchor, in order
+    //! The byte lengths of the exact keys (the last bit: any of 255 or more):
+    //! an ASCII value, which folding does not shorten, of another length
+    //! cannot be one of them, and is neither folded whole nor hashed.
+    std::bitset<256> exact_lengths;
   };
   struct Table {
     std::vector<uint32_t> always;  //!< units without an anchor

@@ -22,6 +22,7 @@
 #include "analysis/compile.hpp"
 #include "eql/sources.hpp"
 #include "expr/eval.hpp"
+#include "expr/shared_leaves.hpp"
 #include "io/json_projector.hpp"
 #include "io/json_text.hpp"
 #include "io/record.hpp"
@@ -199,6 +200,27 @@ struct Engine::Impl {
   std::vector<std::unique_ptr<CompiledRule>> compiled;  // null for rejected rules
   std::vector<Unit> units;
   ruleset::Dispatcher dispatcher;  // category and literal-anchor indexes
+  // The leaves of the whole rule set, interned while compiling: each is
+  // answered once per event (leaf_memo), and the wildcard patterns over a
+  // field are matched in one pass (matcher); expr/shared_leaves.hpp.
+  analysis::SharedLeaves shared_leaves;
+  std::unique_ptr<expr::SharedMatcher> matcher;
+  std::unique_ptr<expr::LeafMemo> leaf_memo;
+  // Per unit, the shared leaves its condition requires (top-level
+  // conjuncts), tested from the memo before the unit's program is touched:
+  // guards[guard_begin[u] .. guard_begin[u + 1]), the leaves that most units
+  // share first (they are nearly always answered already).
+  struct Guard {
+    uint32_t leaf = 0;
+    uint32_t node = 0;
+    bool negate = false;
+  };
+  std::vector<Guard> guards;
+  std::vector<uint32_t> guard_begin;
+  // Per unit: the condition is exactly its guards' conjunction.
+  std::vector<uint8_t> guards_decide;
+  bool Guarded(uint32_t unit, const io::Record& record);
+  void BuildGuards();
   std::vector<uint32_t> sequence_rules;
   std::vector<uint32_t> sample_rules;
 
@@ -320,6 +342,7 @@ absl::Status Engine::Impl::CompileRule(uint32_t index) {
   analysis::CompileOptions copts;
   copts.category_field = options.category_field;
   copts.timestamp_field = options.timestamp_field;
+  copts.shared_leaves = &shared_leaves;
   auto rule_out = std::make_unique<CompiledRule>();
   rule_out->kind = q.kind;
   std::vector<Diagnostic> diagnostics;
@@ -447,6 +470,54 @@ absl::Status Engine::Impl::CompileRule(uint32_t index) {
   return absl::OkStatus();
 }
 
+void Engine::Impl::BuildGuards() {
+  guards.clear();
+  guard_begin.assign(1, 0);
+  guards_decide.assign(units.size(), 0);
+  std::vector<std::vector<uint32_t>> required(units.size());
+  std::vector<uint32_t> users(shared_leaves.size(), 0);  // units requiring each leaf
+  std::vector<uint8_t> only(units.size(), 0);
+  for (size_t id = 0; id < units.size(); ++id) {
+    const analysis::Program* where = units[id].query.where.program.get();
+    if (where == nullptr || !options.literal_prefilter) continue;
+    bool only_leaves = false;
+    required[id] = expr::RequiredLeaves(*where, only_leaves);
+    only[id] = only_leaves && !required[id].empty();
+    for (uint32_t node : required[id]) ++users[where->nodes[node].d - 1];
+  }
+  for (size_t id = 0; id < units.size(); ++id) {
+    const analysis::Program* where = units[id].query.where.program.get();
+    std::vector<Guard> mine;
+    for (uint32_t node : required[id]) {
+      const analysis::Node& n = where->nodes[node];
+      mine.push_back({.leaf = n.d - 1, .node = node, .negate = n.negate});
+    }
+    std::stable_sort(mine.begin(), mine.end(), [&](const Guard& a, const Guard& b) {
+      return users[a.leaf] > users[b.leaf];
+    });
+    guards.insert(guards.end(), mine.begin(), mine.end());
+    guard_begin.push_back(static_cast<uint32_t>(guards.size()));
+    guards_decide[id] = only[id];
+  }
+}
+
+bool Engine::Impl::Guarded(uint32_t unit, const io::Record& record) {
+  for (uint32_t i = guard_begin[unit]; i < guard_begin[unit + 1]; ++i) {
+    const Guard& g = guards[i];
+    bool holds;
+    if (leaf_memo->Known(g.leaf)) {
+      // In the bool query a leaf is two-valued (null is false), and a
+      // negated leaf (!=, not in, == null) is must_not of it.
+      const analysis::Tri t = leaf_memo->Answer(g.leaf);
+      holds = g.negate ? t != analysis::Tri::kTrue : t == analysis::Tri::kTrue;
+    } else {
+      holds = expr::ConjunctHolds(units[unit].query.where, g.node, record);
+    }
+    if (!holds) return false;
+  }
+  return true;
+}
+
 void Engine::Impl::AdvanceOperators(int64_t ts, bool force) {
   // Expiry and trailing-missing decisions need only coarse time: advancing
   // every operator on every event would cost O(rules) per event.
@@ -494,6 +565,10 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
   // stage order). The index does the category test, so only the where
   // clause is evaluated.
   dispatcher.Candidates(record, category_field, candidate_units);
+  // Shared leaves are answered once for this event (off with the
+  // prefilter: then every unit is evaluated on its own, the reference).
+  std::optional<expr::EventScope> leaf_scope;
+  if (options.literal_prefilter) leaf_scope.emplace(*leaf_memo, record);
 
   EventHandle handle;  // made once, only if some operator keeps the event
   auto retain = [&]() -> const EventHandle& {
@@ -506,11 +581,15 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
 
   touched_rules.clear();
   for (uint32_t id : candidate_units) {
+    // A required leaf that does not hold rules the unit out before its
+    // (cold) program is touched; every leaf's answer is kept for the event.
+    if (!Guarded(id, record)) continue;
     const Unit& u = units[id];
+    const bool decided = guards_decide[id] != 0;
     CompiledRule& rule = *compiled[u.rule];
     if (u.role == Unit::Role::kEvent) {
       if (rule.event_pipes.done()) continue;
-      if (!expr::Matches(u.query.where, record)) continue;
+      if (!decided && !expr::Matches(u.query.where, record)) continue;
       rule.event_pipes.Offer(std::string(text()), [&](std::string&& alert_text) {
         Alert alert;
         alert.rule_index = u.rule;
@@ -526,7 +605,7 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
         rule.sequence->counters().partials_live == 0) {
       continue;
     }
-    if (!expr::Matches(u.query.where, record)) continue;
+    if (!decided && !expr::Matches(u.query.where, record)) continue;
     const KeyPlan& plan = u.role == Unit::Role::kUntil ? rule.until_keys : rule.stage_keys[u.stage];
     std::vector<JoinKey> keys;
     if (!ExpandKeys(plan, record, key_positions, key_scratch, keys)) continue;
@@ -794,6 +873,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::vector<Rule> rules,
   for (uint32_t i = 0; i < impl->rules.size(); ++i) {
     (void)impl->CompileRule(i);
   }
+  impl->matcher = expr::SharedMatcher::Build(impl->shared_leaves, o.multi_pattern);
+  impl->leaf_memo = std::make_unique<expr::LeafMemo>(*impl->matcher);
+  impl->BuildGuards();
   io::JsonProjector::Limits limits{.max_depth = o.max_json_depth,
                                    .max_values = o.max_event_values,
                                    .max_string_bytes = o.max_string_bytes,

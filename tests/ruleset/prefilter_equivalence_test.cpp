@@ -1,8 +1,9 @@
 // tests/ruleset/prefilter_equivalence_test.cpp
 //
-// The literal prefilter may only save work: over the whole detection-rules
-// corpus, the engine with it and without it must give the same alerts, in the
-// same order. The events are made from the rules themselves, so that the
+// The literal prefilter (with the shared leaves answered once per event and
+// the guards it tests before a rule's program) and the multi-pattern automaton
+// may only save work: over the whole detection-rules corpus, the engine with
+// them and without them must give the same alerts, in the same order. The events are made from the rules themselves, so that the
 // anchored paths are exercised: for every rule unit, events carrying the
 // literal values its condition requires (as written, folded to lowercase,
 // and in capitals; around the fixed start or end of a wildcard pattern), in
@@ -28,9 +29,10 @@ namespace eql {
 namespace {
 
 std::vector<std::string> RunEngine(const std::vector<Rule>& rules, const std::vector<Event>& events,
-                             bool prefilter, EngineStats& stats) {
+                             bool prefilter, bool multi_pattern, EngineStats& stats) {
   EngineOptions options;
   options.literal_prefilter = prefilter;
+  options.multi_pattern = multi_pattern;
   auto engine = Engine::Create(rules, options);
   EXPECT_TRUE(engine.ok()) << engine.status();
   std::vector<std::string> alerts;
@@ -50,17 +52,23 @@ TEST(PrefilterEquivalence, CorpusGivesTheSameAlertsWithAndWithoutLiteralAnchors)
   auto rules = LoadRules(path);
   ASSERT_TRUE(rules.ok()) << rules.status();
   std::vector<Event> events = testing_support::EventsFromRuleLiterals(*rules);
-  EngineStats with_stats, without_stats;
-  std::vector<std::string> with = RunEngine(*rules, events, true, with_stats);
-  std::vector<std::string> without = RunEngine(*rules, events, false, without_stats);
+  EngineStats with_stats, automaton_stats, without_stats;
+  std::vector<std::string> with = RunEngine(*rules, events, true, false, with_stats);
+  std::vector<std::string> automaton = RunEngine(*rules, events, true, true, automaton_stats);
+  std::vector<std::string> without = RunEngine(*rules, events, false, false, without_stats);
   std::cout << "  " << rules->size() << " rules, " << events.size()
             << " events made from their literals: " << with.size() << " alerts with the prefilter, "
-            << without.size() << " without\n";
+            << automaton.size() << " with the automaton too, " << without.size()
+            << " with neither\n";
   EXPECT_GT(with.size(), 300u) << "the events should set off many rules";
-  ASSERT_EQ(with.size(), without.size());
-  for (size_t i = 0; i < with.size(); ++i) ASSERT_EQ(with[i], without[i]) << "alert " << i;
+  for (const auto* other : {&automaton, &without}) {
+    ASSERT_EQ(with.size(), other->size());
+    for (size_t i = 0; i < with.size(); ++i) ASSERT_EQ(with[i], (*other)[i]) << "alert " << i;
+  }
   for (size_t r = 0; r < rules->size(); ++r) {
     EXPECT_EQ(with_stats.rules[r].partials_created, without_stats.rules[r].partials_created)
+        << (*rules)[r].name;
+    EXPECT_EQ(automaton_stats.rules[r].partials_created, without_stats.rules[r].partials_created)
         << (*rules)[r].name;
   }
 }

@@ -1,0 +1,253 @@
+// libeql/expr/shared_leaves.cpp
+#include "expr/shared_leaves.hpp"
+
+#include <hs.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "analysis/program.hpp"
+
+namespace eql::expr {
+
+using analysis::Tri;
+
+namespace {
+
+// The longest run of literal bytes of a (folded, for a case-insensitive set)
+// wildcard pattern: every text the pattern matches contains it.
+std::string_view Factor(std::string_view pattern) {
+  std::string_view best;
+  size_t start = 0;
+  for (size_t i = 0; i <= pattern.size(); ++i) {
+    if (i == pattern.size() || pattern[i] == '*' || pattern[i] == '?') {
+      if (i - start > best.size()) best = pattern.substr(start, i - start);
+      start = i + 1;
+    }
+  }
+  return best;
+}
+
+thread_local const EventScope* tls_scope = nullptr;
+
+}  // namespace
+
+std::unique_ptr<SharedMatcher> SharedMatcher::Build(const analysis::SharedLeaves& leaves,
+                                                    bool use_automaton) {
+  std::unique_ptr<SharedMatcher> m(new SharedMatcher());
+  const auto& all = leaves.match_sets();
+  m->leaf_count_ = leaves.size();
+  m->set_of_leaf_.assign(leaves.size(), -1);
+  m->summary_.leaves = leaves.size();
+  m->summary_.merged = leaves.merged();
+  if (!use_automaton) return m;  // every leaf is computed by the evaluator
+  m->sets_.resize(all.size());
+  if (use_automaton && hs_valid_platform() != HS_SUCCESS) {
+    m->summary_.error = "Hyperscan cannot run on this CPU (it needs SSSE3)";
+    use_automaton = false;
+  }
+  m->summary_.sets = all.size();
+  // Groups: one per (field, case mode), in order of first use. Per group,
+  // the distinct factors and, for each, the patterns that have it.
+  absl::flat_hash_map<uint64_t, uint32_t> group_of;
+  struct Pending {
+    absl::flat_hash_map<std::string, uint32_t> factor_id;
+    std::vector<std::string> factors;
+    std::vector<std::vector<Entry>> entries;  // per factor
+    std::vector<uint32_t> sets;
+  };
+  std::vector<Pending> pending;
+  for (uint32_t id = 0; id < all.size(); ++id) {
+    const analysis::SharedMatchSet& s = all[id];
+    const uint64_t key = (uint64_t{s.field} << 1) | (s.case_insensitive ? 1 : 0);
+    auto [it, inserted] = group_of.try_emplace(key, static_cast<uint32_t>(m->groups_.size()));
+    if (inserted) {
+      m->groups_.push_back({.field = s.field, .case_insensitive = s.case_insensitive});
+      pending.emplace_back();
+    }
+    Set& out = m->sets_[id];
+    out.group = it->second;
+    for (const std::string& text : s.patterns) {
+      out.patterns.push_back(analysis::WildcardPattern::Compile(text, s.case_insensitive));
+    }
+    Pending& p = pending[out.group];
+    p.sets.push_back(id);
+    for (uint32_t i = 0; i < s.patterns.size(); ++i) {
+      const std::string folded =
+          s.case_insensitive ? analysis::FoldCase(s.patterns[i]) : s.patterns[i];
+      const std::string_view factor = Factor(folded);
+      if (factor.size() < kMinFactor) {
+        out.loop.push_back(i);
+        continue;
+      }
+      auto [f, added] =
+          p.factor_id.try_emplace(std::string(factor), static_cast<uint32_t>(p.factors.size()));
+      if (added) {
+        p.factors.emplace_back(factor);
+        p.entries.emplace_back();
+      }
+      p.entries[f->second].push_back({.set = id, .pattern = i});
+      out.in_automaton = true;
+    }
+  }
+  for (uint32_t g = 0; g < m->groups_.size(); ++g) {
+    Pending& p = pending[g];
+    Group& group = m->groups_[g];
+    if (p.factors.empty()) continue;
+    std::vector<const char*> texts;
+    std::vector<size_t> lengths;
+    std::vector<unsigned> ids;
+    for (uint32_t f = 0; f < p.factors.size(); ++f) {
+      texts.push_back(p.factors[f].data());
+      lengths.push_back(p.factors[f].size());
+      ids.push_back(f);
+    }
+    // Both sides are folded already: the literals are matched byte for byte.
+    std::vector<unsigned> flags(texts.size(), HS_FLAG_SINGLEMATCH);
+    hs_database_t* db = nullptr;
+    hs_compile_error_t* error = nullptr;
+    if (hs_compile_lit_multi(texts.data(), flags.data(), ids.data(), lengths.data(),
+                             static_cast<unsigned>(texts.size()), HS_MODE_BLOCK, nullptr, &db,
+                             &error) != HS_SUCCESS) {
+      // Not expected for plain literals; an answer must not depend on it: the
+      // evaluator matches the group's sets itself.
+      if (m->summary_.error.empty()) {
+        m->summary_.error = error != nullptr && error->message != nullptr
+                                ? std::string(error->message)
+                                : std::string("Hyperscan compile error");
+      }
+      hs_free_compile_error(error);
+      for (uint32_t id : p.sets) m->sets_[id].in_automaton = false;  // the evaluator's loop
+      continue;
+    }
+    group.db = db;
+    group.entry_begin.reserve(p.factors.size() + 1);
+    for (auto& list : p.entries) {
+      group.entry_begin.push_back(static_cast<uint32_t>(group.entries.size()));
+      group.entries.insert(group.entries.end(), list.begin(), list.end());
+    }
+    group.entry_begin.push_back(static_cast<uint32_t>(group.entries.size()));
+    ++m->summary_.databases;
+    m->summary_.factors += p.factors.size();
+    m->summary_.automaton_patterns += group.entries.size();
+  }
+  for (uint32_t id = 0; id < m->sets_.size(); ++id) {
+    m->summary_.loop_patterns += m->sets_[id].loop.size();
+    if (m->sets_[id].in_automaton) m->set_of_leaf_[all[id].leaf] = static_cast<int32_t>(id);
+  }
+  return m;
+}
+
+SharedMatcher::~SharedMatcher() {
+  for (Group& g : groups_) hs_free_database(g.db);
+}
+
+LeafMemo::LeafMemo(const SharedMatcher& matcher)
+    : m_(matcher),
+      done_(matcher.leaf_count_, 0),
+      answer_(matcher.leaf_count_, Tri::kNull),
+      hit_(matcher.sets_.size(), 0),
+      scanned_(matcher.groups_.size(), 0),
+      testable_(matcher.groups_.size(), 0) {
+  for (const SharedMatcher::Group& g : m_.groups_) {
+    // One scratch serves every database it was allocated (or grown) for.
+    if (g.db != nullptr) hs_alloc_scratch(g.db, &scratch_);
+  }
+}
+
+LeafMemo::~LeafMemo() { hs_free_scratch(scratch_); }
+
+void LeafMemo::BeginEvent() {
+  if (++epoch_ == 0) {  // wrapped: forget every stamp, start again at 1
+    std::fill(done_.begin(), done_.end(), 0);
+    std::fill(hit_.begin(), hit_.end(), 0);
+    std::fill(scanned_.begin(), scanned_.end(), 0);
+    epoch_ = 1;
+  }
+}
+
+std::string_view LeafMemo::Folded(std::string_view text) {
+  fold_.resize(text.size());
+  if (analysis::IsAscii(text)) {
+    for (size_t i = 0; i < text.size(); ++i) {
+      const char c = text[i];
+      fold_[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+    }
+    return fold_;
+  }
+  return {fold_.data(), analysis::FoldCaseInto(text, fold_.data())};
+}
+
+int LeafMemo::OnMatch(unsigned int id, unsigned long long, unsigned long long, unsigned int,
+                      void* context) {
+  static_cast<LeafMemo*>(context)->factor_hits_.push_back(id);
+  return 0;
+}
+
+void LeafMemo::Scan(uint32_t group, const io::Record& record) {
+  scanned_[group] = epoch_;
+  const SharedMatcher::Group& g = m_.groups_[group];
+  bool testable = false;
+  for (io::Scalar v : record.Get(g.field)) {
+    if (v.is_null()) continue;
+    char buf[32];
+    bool ok;
+    std::string_view text = analysis::TextOf(v, buf, ok);
+    if (!ok) continue;
+    testable = true;
+    if (g.db == nullptr || text.size() < SharedMatcher::kMinFactor) continue;
+    if (g.case_insensitive) text = Folded(text);
+    factor_hits_.clear();
+    hs_scan(g.db, text.data(), static_cast<unsigned>(text.size()), 0, scratch_, &OnMatch, this);
+    // Verify the patterns whose factor occurs, each set until one matches.
+    for (uint32_t f : factor_hits_) {
+      for (uint32_t e = g.entry_begin[f]; e < g.entry_begin[f + 1]; ++e) {
+        const SharedMatcher::Entry& entry = g.entries[e];
+        if (hit_[entry.set] == epoch_) continue;
+        if (m_.sets_[entry.set].patterns[entry.pattern].Matches(text)) hit_[entry.set] = epoch_;
+      }
+    }
+  }
+  testable_[group] = testable ? 1 : 0;
+}
+
+Tri LeafMemo::MatchByAutomaton(uint32_t leaf, const io::Record& record) {
+  const uint32_t id = static_cast<uint32_t>(m_.set_of_leaf_[leaf]);
+  const SharedMatcher::Set& s = m_.sets_[id];
+  const SharedMatcher::Group& g = m_.groups_[s.group];
+  if (scanned_[s.group] != epoch_) Scan(s.group, record);
+  bool hit = hit_[id] == epoch_;
+  if (!hit && !s.loop.empty()) {
+    for (io::Scalar v : record.Get(g.field)) {
+      if (v.is_null()) continue;
+      char buf[32];
+      bool ok;
+      std::string_view text = analysis::TextOf(v, buf, ok);
+      if (!ok) continue;
+      if (g.case_insensitive) text = Folded(text);
+      for (uint32_t i : s.loop) {
+        if (s.patterns[i].Matches(text)) {
+          hit = true;
+          break;
+        }
+      }
+      if (hit) break;
+    }
+  }
+  return hit ? Tri::kTrue : (testable_[s.group] ? Tri::kFalse : Tri::kNull);
+}
+
+EventScope::EventScope(LeafMemo& memo, const io::Record& record)
+    : memo_(memo), record_(record), previous_(tls_scope) {
+  memo_.BeginEvent();
+  tls_scope = this;
+}
+
+EventScope::~EventScope() { tls_scope = previous_; }
+
+LeafMemo* ScopedLeafMemo(const io::Record& record) {
+  const EventScope* s = tls_scope;
+  return s != nullptr && &s->record_ == &record ? &s->memo_ : nullptr;
+}
+
+}  // namespace eql::expr

@@ -1,0 +1,170 @@
+// libeql/expr/shared_leaves.hpp
+//
+// Leaves answered once per event, and every wildcard pattern over a field in
+// one pass. A rule pack repeats leaves (`host.os.type == "windows"` in
+// hundreds of rules) and writes thousands of `process.command_line : (...)`
+// patterns; evaluated rule by rule, an event pays for each leaf each time it
+// reaches it, and for each rule's cold program on the way. Here:
+//   - LeafMemo (one per engine shard) keeps, for the current event, the
+//     answer of every leaf interned in analysis::SharedLeaves: the evaluator
+//     (expr/eval.hpp) computes a leaf the first time any rule asks and reads
+//     it afterwards, and the engine tests a unit's required leaves from the
+//     memo before it touches the unit's program.
+//   - SharedMatcher (immutable, shared by threads) takes, per field and case
+//     mode, each wildcard pattern's longest literal run (its "factor": a
+//     pattern can only match a text that contains it) and compiles them all
+//     into one Hyperscan literal database. The first question about a
+//     field's patterns scans each of its values once (case-folded for the
+//     insensitive database, exactly as the evaluator folds), then verifies
+//     only the patterns whose factor occurs, with the simple matcher
+//     (analysis::WildcardPattern). Patterns without a factor of kMinFactor
+//     bytes (`*`, `?*`, "ab*") are tried directly, as is everything when
+//     Hyperscan cannot run on the CPU or a database fails to compile.
+//   - EventScope makes the evaluator use a LeafMemo for one record while it
+//     lives on this thread; without a scope, or for another record, leaves
+//     are evaluated as before.
+//
+// Exactness: a leaf's id names its answer on any record (the interning key
+// holds everything the answer depends on); the automaton only prefilters (a
+// factor is a necessary condition) and every match is the simple matcher's.
+// So answers are the same with or without the memo and the automaton
+// (tests/expr/shared_leaves_test.cpp checks it on random patterns and texts,
+// tests/ruleset/prefilter_equivalence_test.cpp on whole rule sets).
+// Compiling literals rather than the patterns as regular expressions keeps
+// the corpus's load time low: its 14,900 patterns took Hyperscan 10 s as
+// `.*`-joined expressions.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "analysis/program.hpp"
+#include "analysis/semantics.hpp"
+#include "analysis/shared_leaves.hpp"
+#include "io/record.hpp"
+
+struct hs_database;
+struct hs_scratch;
+
+namespace eql::expr {
+
+class SharedMatcher {
+ public:
+  //! `use_automaton` false: every pattern goes to the simple matcher (the
+  //! baseline the benchmark compares with; answers are the same).
+  static std::unique_ptr<SharedMatcher> Build(const analysis::SharedLeaves& leaves,
+                                              bool use_automaton);
+  ~SharedMatcher();
+  SharedMatcher(const SharedMatcher&) = delete;
+  SharedMatcher& operator=(const SharedMatcher&) = delete;
+
+  size_t leaf_count() const { return leaf_count_; }
+  //! Shortest factor worth a database entry: shorter ones occur in most
+  //! texts, and verifying their patterns would cost what the loop does.
+  static constexpr size_t kMinFactor = 3;
+
+
+  struct Summary {
+    size_t leaves = 0;              //!< distinct leaves of the rule set
+    size_t merged = 0;              //!< leaves written again elsewhere
+    size_t sets = 0;                //!< wildcard sets among them
+    size_t databases = 0;           //!< (field, case mode) automata
+    size_t factors = 0;             //!< distinct literals compiled into them
+    size_t automaton_patterns = 0;  //!< patterns found through a factor
+    size_t loop_patterns = 0;       //!< patterns tried directly
+    std::string error;              //!< why a database was not built, if one was not
+  };
+  const Summary& summary() const { return summary_; }
+
+ private:
+  friend class LeafMemo;
+  SharedMatcher() = default;
+  //! A pattern to verify when its factor occurs: set `set`'s pattern
+  //! `pattern`.
+  struct Entry {
+    uint32_t set = 0;
+    uint32_t pattern = 0;
+  };
+  struct Group {
+    io::FieldId field = 0;
+    bool case_insensitive = false;
+    hs_database* db = nullptr;
+    //! Per factor id f: entries[entry_begin[f] .. entry_begin[f + 1]).
+    std::vector<uint32_t> entry_begin;
+    std::vector<Entry> entries;
+  };
+  struct Set {
+    uint32_t group = 0;
+    bool in_automaton = false;  //!< some of its patterns have a factor in the database
+    std::vector<analysis::WildcardPattern> patterns;  //!< all of them
+    std::vector<uint32_t> loop;  //!< the patterns tried directly (no factor)
+  };
+  std::vector<Group> groups_;
+  std::vector<Set> sets_;
+  std::vector<int32_t> set_of_leaf_;  //!< the set of a wildcard leaf in the automaton, else -1
+  size_t leaf_count_ = 0;
+  Summary summary_;
+};
+
+class LeafMemo {
+ public:
+  explicit LeafMemo(const SharedMatcher& matcher);
+  ~LeafMemo();
+  LeafMemo(const LeafMemo&) = delete;
+  LeafMemo& operator=(const LeafMemo&) = delete;
+
+  //! Forgets the answers of the previous event.
+  void BeginEvent();
+  bool Known(uint32_t leaf) const { return done_[leaf] == epoch_; }
+  //! A known leaf's answer (before negation).
+  analysis::Tri Answer(uint32_t leaf) const { return answer_[leaf]; }
+  void Keep(uint32_t leaf, analysis::Tri answer) {
+    done_[leaf] = epoch_;
+    answer_[leaf] = answer;
+  }
+  //! Whether wildcard leaf `leaf` is answered by its field's automaton.
+  bool InAutomaton(uint32_t leaf) const { return m_.set_of_leaf_[leaf] >= 0; }
+  //! Such a leaf over `record`'s field values: true when a value matches a
+  //! pattern, false when some value could be tested and none matched, null
+  //! when the field has no testable value (the evaluator's FieldMatch).
+  analysis::Tri MatchByAutomaton(uint32_t leaf, const io::Record& record);
+
+ private:
+  void Scan(uint32_t group, const io::Record& record);
+  std::string_view Folded(std::string_view text);
+  static int OnMatch(unsigned int id, unsigned long long from, unsigned long long to,
+                     unsigned int flags, void* context);
+
+  const SharedMatcher& m_;
+  hs_scratch* scratch_ = nullptr;
+  uint32_t epoch_ = 1;
+  std::vector<uint32_t> done_;         //!< per leaf: epoch of the kept answer
+  std::vector<analysis::Tri> answer_;  //!< per leaf
+  std::vector<uint32_t> hit_;          //!< per set: epoch of the last automaton hit
+  std::vector<uint32_t> scanned_;      //!< per group: epoch of the last scan
+  std::vector<uint8_t> testable_;      //!< per group: some value had a text
+  std::string fold_;
+  std::vector<uint32_t> factor_hits_;  //!< factors found in the value being scanned
+};
+
+//! While alive, evaluations of `record` on this thread use `state`.
+class EventScope {
+ public:
+  EventScope(LeafMemo& memo, const io::Record& record);
+  ~EventScope();
+  EventScope(const EventScope&) = delete;
+  EventScope& operator=(const EventScope&) = delete;
+
+ private:
+  friend LeafMemo* ScopedLeafMemo(const io::Record& record);
+  LeafMemo& memo_;
+  const io::Record& record_;
+  const EventScope* previous_;
+};
+
+//! The memo of the innermost scope on this thread if it is `record`'s.
+LeafMemo* ScopedLeafMemo(const io::Record& record);
+
+}  // namespace eql::expr

@@ -1,0 +1,235 @@
+// Leaves shared across a rule set (analysis/shared_leaves.hpp) and their
+// per-event answers (expr/shared_leaves.hpp): interning merges exactly the
+// leaves that always agree, and evaluating with the memo, with or without
+// the multi-pattern automaton, gives what evaluating each condition alone
+// gives, on random wildcard sets over random values.
+#include "expr/shared_leaves.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "analysis/compile.hpp"
+#include "ast_builders.hpp"
+#include "expr/eval.hpp"
+#include "io/json_projector.hpp"
+
+namespace eql {
+namespace {
+
+using namespace eql::testing;
+using analysis::Tri;
+
+// The shared id (Node::d) of the leaf at the root of `c` (0: not shared).
+uint32_t RootLeaf(const analysis::CompiledCondition& c) {
+  return c.program->nodes[c.program->root].d;
+}
+
+TEST(SharedLeaves, EqualLeavesShareAnIdAndOthersDoNot) {
+  std::printf("checks: one id for the same leaf in any condition, its negation included; "
+              "another for any difference\n");
+  io::FieldRegistry fields;
+  analysis::SharedLeaves leaves;
+  analysis::CompileOptions options;
+  options.shared_leaves = &leaves;
+  auto id = [&](const ast::Expr& e) {
+    auto c = analysis::CompileCondition(e, fields, options);
+    EXPECT_TRUE(c.ok());
+    return c.ok() ? RootLeaf(*c.value) : 0u;
+  };
+  const uint32_t windows = id(Eq(Field("host.os.type"), Str("windows")));
+  ASSERT_NE(windows, 0u);
+  EXPECT_EQ(id(Eq(Field("host.os.type"), Str("windows"))), windows);
+  EXPECT_EQ(id(Ne(Field("host.os.type"), Str("windows"))), windows);  // must_not of the same
+  EXPECT_NE(id(Eq(Field("host.os.type"), Str("linux"))), windows);
+  EXPECT_NE(id(Eq(Field("host.os.name"), Str("windows"))), windows);
+  EXPECT_NE(id(Eq(Field("host.os.type"), Int(1))), windows);
+  EXPECT_NE(id(Cmp(Field("host.os.type"), ast::CompareOp::kLt, Str("windows"))), windows);
+
+  const uint32_t names = id(In(Field("process.name"), {Str("a.exe"), Str("b.exe")}));
+  EXPECT_EQ(id(In(Field("process.name"), {Str("a.exe"), Str("b.exe")})), names);
+  EXPECT_EQ(id(In(Field("process.name"), {Str("a.exe"), Str("b.exe")}, /*negated=*/true)), names);
+  EXPECT_NE(id(In(Field("process.name"), {Str("a.exe"), Str("b.exe")}, false, true)), names);
+  EXPECT_NE(id(In(Field("process.name"), {Str("a.exe"), Str("b.exeX")})), names);
+  // A list is not split into another: "ab","c" is not "a","bc".
+  EXPECT_NE(id(In(Field("x"), {Str("ab"), Str("c")})), id(In(Field("x"), {Str("a"), Str("bc")})));
+
+  const uint32_t colon = id(Colon(Field("cmd"), {Str("*eval(*")}));
+  EXPECT_EQ(id(Colon(Field("cmd"), {Str("*eval(*")})), colon);
+  EXPECT_NE(id(Match(Field("cmd"), ast::MatchOp::kLike, {Str("*eval(*")})), colon);  // case
+  const uint32_t regex = id(Match(Field("cmd"), ast::MatchOp::kRegex, {Str(".*eval.*")}));
+  EXPECT_NE(regex, 0u);
+  EXPECT_EQ(id(Match(Field("cmd"), ast::MatchOp::kRegex, {Str(".*eval.*")})), regex);
+  EXPECT_NE(id(Match(Field("cmd"), ast::MatchOp::kRegex, {Str(".*eval.*")}, true)), regex);
+  EXPECT_NE(id(Colon(Field("cmd"), {Str(".*eval.*")})), regex);
+  EXPECT_NE(id(Colon(Field("cmd"), {Str("*eval(*"), Str("*atob(*")})), colon);
+  EXPECT_NE(id(Ne(Field("cmd"), Null())), colon);
+  EXPECT_EQ(id(Ne(Field("cmd"), Null())), id(Eq(Field("cmd"), Null())));
+  EXPECT_GE(leaves.merged(), 6u);
+  std::printf("  %zu distinct leaves, %lu registrations merged\n", leaves.size(),
+              static_cast<unsigned long>(leaves.merged()));
+}
+
+// Random wildcard material: ASCII letters in both cases, non-ASCII letters
+// whose folding differs in length (İ -> i), the wildcard characters, and the
+// separators detection rules use.
+const std::vector<std::string> kPieces = {"a", "b", "A", "B", "ab", "AB", "é", "É", "İ", "i",
+                                          "\\", ".", "x", "exe", "EXE", " ", "\n"};
+
+std::string RandomText(std::mt19937& rng, size_t max_pieces) {
+  std::string out;
+  const size_t n = rng() % (max_pieces + 1);
+  for (size_t i = 0; i < n; ++i) out += kPieces[rng() % kPieces.size()];
+  return out;
+}
+
+std::string RandomPattern(std::mt19937& rng) {
+  std::string out;
+  const size_t n = rng() % 6;
+  for (size_t i = 0; i < n; ++i) {
+    switch (rng() % 5) {
+      case 0:
+        out += '*';
+        break;
+      case 1:
+        out += '?';
+        break;
+      default:
+        out += kPieces[rng() % kPieces.size()];
+    }
+  }
+  return out;
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+// An event whose field `f` is missing, null, a number, a string or an array.
+std::string RandomEvent(std::mt19937& rng) {
+  switch (rng() % 8) {
+    case 0:
+      return "{}";
+    case 1:
+      return R"({"f": null})";
+    case 2:
+      return R"({"f": 12345})";
+    case 3: {
+      std::string out = R"({"f": [)";
+      const size_t n = rng() % 4;
+      for (size_t i = 0; i < n; ++i) {
+        if (i > 0) out += ", ";
+        out += rng() % 5 == 0 ? std::string("null") : JsonString(RandomText(rng, 8));
+      }
+      return out + "]}";
+    }
+    default:
+      return R"({"f": )" + JsonString(RandomText(rng, 12)) + "}";
+  }
+}
+
+TEST(SharedLeaves, MemoAndAutomatonGiveTheConditionsOwnAnswers) {
+  std::printf("checks: 300 random wildcard sets (:, like, like~, negated) over 400 random "
+              "events: the same answer alone, with the memo, and with the automaton\n");
+  std::mt19937 rng(20261201);
+  io::FieldRegistry fields;
+  analysis::SharedLeaves leaves;
+  analysis::CompileOptions shared;
+  shared.shared_leaves = &leaves;
+  std::vector<analysis::CompiledCondition> alone, with_ids;
+  std::vector<std::string> texts;
+  for (int i = 0; i < 300; ++i) {
+    std::vector<ast::Expr> patterns;
+    std::string text;
+    const size_t n = 1 + rng() % 4;
+    for (size_t k = 0; k < n; ++k) {
+      std::string p = RandomPattern(rng);
+      text += "\"" + p + "\" ";
+      patterns.push_back(Str(p));
+    }
+    const int mode = static_cast<int>(rng() % 3);
+    ast::Expr e = mode == 0 ? Colon(Field("f"), patterns)
+                            : Match(Field("f"), ast::MatchOp::kLike, patterns, mode == 2);
+    if (rng() % 4 == 0) e = Not(std::move(e));
+    auto a = analysis::CompileCondition(e, fields);
+    auto b = analysis::CompileCondition(e, fields, shared);
+    ASSERT_TRUE(a.ok() && b.ok());
+    alone.push_back(*a.value);
+    with_ids.push_back(*b.value);
+    texts.push_back(text);
+  }
+  // Every set again, so that the memo answers some from an earlier one.
+  for (int i = 0; i < 300; ++i) {
+    alone.push_back(alone[i]);
+    with_ids.push_back(with_ids[i]);
+    texts.push_back(texts[i]);
+  }
+  auto loop = expr::SharedMatcher::Build(leaves, /*use_automaton=*/false);
+  auto automaton = expr::SharedMatcher::Build(leaves, /*use_automaton=*/true);
+  EXPECT_GT(automaton->summary().automaton_patterns, 100u) << automaton->summary().error;
+  expr::LeafMemo loop_memo(*loop), automaton_memo(*automaton);
+  io::JsonProjector projector(fields);
+  io::Record record;
+  size_t true_answers = 0, checked = 0;
+  for (int e = 0; e < 400; ++e) {
+    const std::string json = RandomEvent(rng);
+    ASSERT_TRUE(projector.Project(json, record).ok()) << json;
+    std::vector<Tri> reference;
+    for (const auto& c : alone) reference.push_back(expr::EvaluateCondition(c, record));
+    for (expr::LeafMemo* memo : {&loop_memo, &automaton_memo}) {
+      expr::EventScope scope(*memo, record);
+      for (size_t i = 0; i < with_ids.size(); ++i) {
+        ASSERT_EQ(expr::EvaluateCondition(with_ids[i], record), reference[i])
+            << "patterns " << texts[i] << " on " << json
+            << (memo == &automaton_memo ? " (automaton)" : " (memo)");
+        ++checked;
+      }
+    }
+    for (Tri t : reference) true_answers += t == Tri::kTrue;
+  }
+  std::printf("  %zu answers compared, %zu of the reference answers true; %zu factors in %zu "
+              "databases\n",
+              checked, true_answers, automaton->summary().factors, automaton->summary().databases);
+  EXPECT_GT(true_answers, 5000u) << "the random sets should match often";
+}
+
+TEST(SharedLeaves, AMemoAnswersOnlyItsOwnRecord) {
+  std::printf("checks: inside a scope for one record another record is evaluated afresh; "
+              "a new event forgets the last one's answers\n");
+  io::FieldRegistry fields;
+  analysis::SharedLeaves leaves;
+  analysis::CompileOptions shared;
+  shared.shared_leaves = &leaves;
+  auto c = analysis::CompileCondition(Eq(Field("a"), Str("x")), fields, shared);
+  ASSERT_TRUE(c.ok());
+  auto matcher = expr::SharedMatcher::Build(leaves, false);
+  expr::LeafMemo memo(*matcher);
+  io::JsonProjector projector(fields);
+  io::Record one, other;
+  ASSERT_TRUE(projector.Project(R"({"a": "x"})", one).ok());
+  ASSERT_TRUE(projector.Project(R"({"a": "y"})", other).ok());
+  {
+    expr::EventScope scope(memo, one);
+    EXPECT_TRUE(expr::Matches(*c.value, one));
+    EXPECT_FALSE(expr::Matches(*c.value, other));  // not answered from one's memo
+    EXPECT_TRUE(expr::Matches(*c.value, one));
+  }
+  ASSERT_TRUE(projector.Project(R"({"a": "z"})", one).ok());  // the same Record, a new event
+  expr::EventScope scope(memo, one);
+  EXPECT_FALSE(expr::Matches(*c.value, one));
+}
+
+}  // namespace
+}  // namespace eql
