@@ -78,7 +78,11 @@ bool SharedLeaves::Intern(const Program& program, const Node& n, uint32_t& id) {
       key += set.case_insensitive ? "/ii" : "/is";
       key += set.has_true ? 't' : '-';
       key += set.has_false ? 'f' : '-';
-      AddList(key, set.strings, [](const std::string& t) -> std::string_view { return t; });
+      // A hash set's order depends on the process's hash seed: sorted, the
+      // same list is one leaf in every run.
+      std::vector<std::string_view> strings(set.strings.begin(), set.strings.end());
+      std::sort(strings.begin(), strings.end());
+      AddList(key, strings, [](std::string_view t) { return t; });
       std::string numbers;
       for (const Scalar& x : set.numbers) AddScalar(numbers, x);
       AddText(key, numbers);
