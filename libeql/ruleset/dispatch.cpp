@@ -238,6 +238,7 @@ void Dispatcher::Add(uint32_t unit, bool any, const std::string& category,
                      const analysis::Program* where, const io::FieldRegistry& fields) {
   Table& table = any ? any_ : by_category_[category];
   ++units_;
+  if (marks_.size() < unit / 64 + 1) marks_.resize(unit / 64 + 1, 0);
   std::vector<LiteralConstraint> constraints;
   if (where != nullptr && use_anchors_) constraints = RequiredLiterals(*where);
   const LiteralConstraint* best = nullptr;
@@ -297,16 +298,15 @@ void Dispatcher::File(Table& table, uint32_t unit, const LiteralConstraint& cons
   }
 }
 
-void Dispatcher::Collect(const Table& table, const io::Record& record,
-                         std::vector<uint32_t>& out) const {
-  out.insert(out.end(), table.always.begin(), table.always.end());
+void Dispatcher::Collect(const Table& table, const io::Record& record) const {
+  Mark(table.always);
   char stack_buffer[256];
   std::string heap_buffer;
   for (const Anchor& anchor : table.anchors) {
     if (!anchor.present.empty()) {
       for (io::Scalar v : record.Get(anchor.field)) {
         if (v.is_null()) continue;
-        out.insert(out.end(), anchor.present.begin(), anchor.present.end());
+        Mark(anchor.present);
         break;
       }
     }
@@ -316,20 +316,20 @@ void Dispatcher::Collect(const Table& table, const io::Record& record,
         if (v.is_null()) continue;
         // A number or boolean may equal a string constant by its text:
         // leave the decision to the evaluator.
-        out.insert(out.end(), anchor.all.begin(), anchor.all.end());
+        Mark(anchor.all);
         break;
       }
       auto add = [&](const absl::flat_hash_map<std::string, std::vector<uint32_t>>& map,
                      const char* key, size_t size) {
         if (map.empty()) return;
         auto it = map.find(absl::string_view(key, size));
-        if (it != map.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+        if (it != map.end()) Mark(it->second);
       };
       auto add_affix = [&](const absl::flat_hash_map<uint32_t, std::vector<uint32_t>>& map,
                            const char* key) {
         if (map.empty()) return;
         auto it = map.find(AffixKey(key));
-        if (it != map.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+        if (it != map.end()) Mark(it->second);
       };
       if (analysis::IsAscii(v.s)) {
         // Folding ASCII keeps every byte in place: fold only what is looked up.
@@ -382,12 +382,14 @@ void Dispatcher::Candidates(const io::Record& record, io::FieldId category_field
   for (io::Scalar c : record.Get(category_field)) {
     if (c.type != io::Scalar::Type::kString) continue;
     auto it = by_category_.find(absl::string_view(c.s.data(), c.s.size()));
-    if (it != by_category_.end()) Collect(it->second, record, out);
+    if (it != by_category_.end()) Collect(it->second, record);
   }
-  Collect(any_, record, out);
-  if (out.size() > 1) {
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
+  Collect(any_, record);
+  for (size_t w = 0; w < marks_.size(); ++w) {
+    for (uint64_t bits = marks_[w]; bits != 0; bits &= bits - 1) {
+      out.push_back(static_cast<uint32_t>(w * 64 + static_cast<size_t>(__builtin_ctzll(bits))));
+    }
+    marks_[w] = 0;
   }
 }
 

@@ -119,12 +119,20 @@ class Dispatcher {
     std::vector<uint32_t> always;  //!< units without an anchor
     std::vector<Anchor> anchors;
   };
-  void Collect(const Table& table, const io::Record& record, std::vector<uint32_t>& out) const;
+  // Marks the units of `table` that `record` may match.
+  void Collect(const Table& table, const io::Record& record) const;
+  void Mark(const std::vector<uint32_t>& units) const {
+    for (uint32_t u : units) marks_[u >> 6] |= uint64_t{1} << (u & 63);
+  }
   //! Files `unit` under one (field, keys) of its anchor.
   void File(Table& table, uint32_t unit, const LiteralConstraint& constraint);
 
   absl::flat_hash_map<std::string, Table> by_category_;
   Table any_;
+  // Candidates() scratch: one bit per unit, so that the lists' units come
+  // out in order and once each without sorting them (the sort was 2% of a
+  // rule pack's time). Units are added in increasing order.
+  mutable std::vector<uint64_t> marks_;
   bool use_anchors_ = true;
   size_t units_ = 0;
   size_t anchored_ = 0;
