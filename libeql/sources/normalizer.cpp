@@ -4,12 +4,17 @@
 // only allocations are the output Event's (plus the 4688 pid map). The
 // engine's direct path (NormalizeInto) writes the fields its rules read
 // straight into a projected record instead.
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <optional>
 #include <span>
 #include <string>
@@ -192,6 +197,26 @@ bool ToInt(element e, std::string_view text, bool hex, int64_t& v) {
     v = e.get_int64().value_unsafe();
     return true;
   }
+  // A hex pid's usual text, "0x1eb8" (at most 15 digits: no overflow), read
+  // at once; ParseInt() reads it the same.
+  if (hex && text.size() > 2 && text.size() <= 17 && text[0] == '0' &&
+      (text[1] == 'x' || text[1] == 'X')) {
+    int64_t r = 0;
+    size_t i = 2;
+    for (; i < text.size(); ++i) {
+      const char c = text[i];
+      const int d = (c >= '0' && c <= '9')   ? c - '0'
+                    : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                    : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                             : -1;
+      if (d < 0) break;
+      r = r * 16 + d;
+    }
+    if (i == text.size()) {
+      v = r;
+      return true;
+    }
+  }
   return ParseInt(text, hex ? 16 : 10, v);
 }
 
@@ -205,9 +230,13 @@ void AppendInt(std::string& out, int64_t v) {
 // The text after the last '\\' or '/' (find_last_of's answer, without its
 // call per character).
 std::string_view Basename(std::string_view path) {
-  for (size_t i = path.size(); i > 0; --i)
-    if (path[i - 1] == '\\' || path[i - 1] == '/') return path.substr(i);
-  return path;
+  // The last '\\', then a '/' after it (memrchr: no loop per character).
+  size_t from = 0;
+  if (const void* b = memrchr(path.data(), '\\', path.size()))
+    from = static_cast<size_t>(static_cast<const char*>(b) - path.data()) + 1;
+  if (const void* f = memrchr(path.data() + from, '/', path.size() - from))
+    from = static_cast<size_t>(static_cast<const char*>(f) - path.data()) + 1;
+  return path.substr(from);
 }
 
 bool LooksWindowsPath(std::string_view p) {
@@ -237,22 +266,36 @@ std::string_view FormatIso(int64_t ms, char (&buf)[32]) {
         static_cast<long long>(rem / 1000 % 60), static_cast<long long>(rem % 1000));
     return std::string_view(buf, static_cast<size_t>(std::max(len, 0)));
   }
-  auto put = [&](int pos, int64_t v, int width) {
-    for (int k = width - 1; k >= 0; --k, v /= 10) buf[pos + k] = static_cast<char>('0' + v % 10);
+  // Two digits at a time, from a table (a division by 10 per digit cost
+  // more than the rest of the function).
+  static constexpr auto kPairs = [] {
+    std::array<char, 200> pairs{};
+    for (int i = 0; i < 100; ++i) {
+      pairs[2 * i] = static_cast<char>('0' + i / 10);
+      pairs[2 * i + 1] = static_cast<char>('0' + i % 10);
+    }
+    return pairs;
+  }();
+  auto put2 = [&](int pos, unsigned v) {
+    buf[pos] = kPairs[2 * v];
+    buf[pos + 1] = kPairs[2 * v + 1];
   };
-  put(0, y, 4);
+  const auto day_ms = static_cast<unsigned>(rem);  // below 86,400,000
+  put2(0, static_cast<unsigned>(y) / 100);
+  put2(2, static_cast<unsigned>(y) % 100);
   buf[4] = '-';
-  put(5, m, 2);
+  put2(5, m);
   buf[7] = '-';
-  put(8, d, 2);
+  put2(8, d);
   buf[10] = 'T';
-  put(11, rem / 3600000, 2);
+  put2(11, day_ms / 3600000);
   buf[13] = ':';
-  put(14, rem / 60000 % 60, 2);
+  put2(14, day_ms / 60000 % 60);
   buf[16] = ':';
-  put(17, rem / 1000 % 60, 2);
+  put2(17, day_ms / 1000 % 60);
   buf[19] = '.';
-  put(20, rem % 1000, 3);
+  buf[20] = static_cast<char>('0' + day_ms % 1000 / 100);
+  put2(21, day_ms % 100);
   buf[23] = 'Z';
   return std::string_view(buf, 24);
 }
@@ -270,7 +313,11 @@ void ForEachWindowsArg(std::string_view s, std::string& arg, F&& f) {
     f(s.substr(1, close - 1));
     i = close < n ? close + 1 : n;
   } else {
-    while (i < n && s[i] != ' ' && s[i] != '\t') ++i;
+    // The first space, then a tab before it (memchr: no loop per character).
+    const void* space = std::memchr(s.data(), ' ', n);
+    i = space != nullptr ? static_cast<size_t>(static_cast<const char*>(space) - s.data()) : n;
+    if (const void* tab = std::memchr(s.data(), '\t', i))
+      i = static_cast<size_t>(static_cast<const char*>(tab) - s.data());
     f(s.substr(0, i));
   }
   for (;;) {
@@ -320,6 +367,155 @@ void ForEachWindowsArg(std::string_view s, std::string& arg, F&& f) {
 
 constexpr size_t kMaxPidsPerHost = 32768;  // 4688 parent map bound (docs/sources.md)
 constexpr size_t kMaxHosts = 4096;
+
+// The pid map's table allocator: a table of several MiB (a hundred thousand
+// pids and more) is put on transparent huge pages where the kernel gives
+// them on request, since its entries are read at random places (fewer TLB
+// misses; and a pass of bench_normalize over 269,081 4688s took 1,100 page
+// faults more than the ECS pass instead of 8,500).
+template <class T>
+struct PidTableAllocator {
+  using value_type = T;
+  static constexpr size_t kHuge = size_t{2} << 20;
+
+  PidTableAllocator() = default;
+  template <class U>
+  PidTableAllocator(const PidTableAllocator<U>&) {}  // NOLINT: rebinding
+
+  T* allocate(size_t n) {
+    const size_t bytes = n * sizeof(T);
+    if (bytes < 2 * kHuge) return std::allocator<T>().allocate(n);
+    void* p = std::aligned_alloc(kHuge, (bytes + kHuge - 1) / kHuge * kHuge);
+    if (p == nullptr) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    madvise(p, (bytes + kHuge - 1) / kHuge * kHuge, MADV_HUGEPAGE);
+#endif
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t n) {
+    if (n * sizeof(T) < 2 * kHuge)
+      std::allocator<T>().deallocate(p, n);
+    else
+      std::free(p);
+  }
+  friend bool operator==(const PidTableAllocator&, const PidTableAllocator&) { return true; }
+};
+
+// 4688's pid map: by host and pid, the start of the last process seen with
+// that pid (none when its record had no readable time). One table for every
+// host, keyed by the host's index and the pid. A record's two entries (its
+// pid, its parent's) lie at random places of it, and waiting for them in
+// turn cost more time than all else a 4688 adds to an ECS event; with one
+// table both can be fetched ahead (Prefetch()) as soon as the host's index
+// and the pids are known, where a table per host first needed the host's
+// table itself from memory. A host over its bound forgets its pids at once
+// by moving to a new epoch, which is part of the key; the entries of older
+// epochs are swept when they outnumber the rest.
+class PidMap {
+ public:
+  // The index of the host `name`, made when new; all hosts are forgotten
+  // first when there are kMaxHosts already.
+  uint32_t Host(std::string_view name) {
+    auto it = index_.find(absl::string_view(name.data(), name.size()));
+    if (it != index_.end()) return it->second;
+    if (hosts_.size() >= kMaxHosts) {
+      index_.clear();
+      hosts_.clear();
+      pids_.clear();
+      stale_ = 0;
+    }
+    // Sized once for a stream's first few thousand pids (about 130 KiB),
+    // so that a small map is never rehashed.
+    if (pids_.capacity() == 0) pids_.reserve(kInitialPids);
+    const auto host = static_cast<uint32_t>(hosts_.size());
+    hosts_.push_back({std::string(name)});
+    index_.emplace(hosts_.back().name, host);
+    return host;
+  }
+
+  // Starts fetching the memory that Put() or Find() of `pid` will read.
+  void Prefetch(uint32_t host, int64_t pid) const { pids_.prefetch(KeyOf(host, pid)); }
+  // The same for Host(name).
+  void PrefetchHost(std::string_view name) const {
+    index_.prefetch(absl::string_view(name.data(), name.size()));
+  }
+
+  // The start recorded for `pid` on `host`, null when none is.
+  const std::optional<int64_t>* Find(uint32_t host, int64_t pid) const {
+    auto it = pids_.find(KeyOf(host, pid));
+    return it == pids_.end() ? nullptr : &it->second;
+  }
+
+  // Records `start` for `pid` on `host`. `bounded`: a host that has
+  // kMaxPidsPerHost pids forgets them first (LoadState() takes a saved
+  // host's pids as they are).
+  void Put(uint32_t host, int64_t pid, std::optional<int64_t> start, bool bounded = true) {
+    HostState& h = hosts_[host];
+    if (bounded && h.live >= kMaxPidsPerHost) {
+      // The host's pids, forgotten: an older epoch's keys are never found.
+      stale_ += h.live;
+      h.live = 0;
+      ++h.epoch;
+      if (stale_ > pids_.size() / 2) Sweep();
+    }
+    auto [it, inserted] = pids_.try_emplace(KeyOf(host, pid), start);
+    if (inserted)
+      ++h.live;
+    else
+      it->second = start;
+  }
+
+  bool empty() const { return hosts_.empty(); }
+  size_t hosts() const { return hosts_.size(); }
+
+  // Every host in the order it was first seen, with its pids in increasing
+  // order (what SaveState() writes; a map loaded from it saves the same).
+  template <class F>
+  void ForEachHost(F&& f) const {
+    std::vector<std::vector<std::pair<int64_t, std::optional<int64_t>>>> by_host(hosts_.size());
+    for (const auto& [key, start] : pids_)
+      if (Live(key)) by_host[key.host].emplace_back(key.pid, start);
+    for (size_t i = 0; i < hosts_.size(); ++i) {
+      std::sort(by_host[i].begin(), by_host[i].end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+      f(std::string_view(hosts_[i].name), std::span(std::as_const(by_host[i])));
+    }
+  }
+
+ private:
+  static constexpr size_t kInitialPids = 4096;
+
+  struct Key {
+    int64_t pid;
+    uint32_t host;
+    uint32_t epoch;
+    bool operator==(const Key&) const = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const Key& k) {
+      return H::combine(std::move(h), k.pid, k.host, k.epoch);
+    }
+  };
+  struct HostState {
+    std::string name;
+    size_t live = 0;  // pids of the current epoch
+    uint32_t epoch = 0;
+  };
+
+  Key KeyOf(uint32_t host, int64_t pid) const { return {pid, host, hosts_[host].epoch}; }
+  bool Live(const Key& k) const { return k.epoch == hosts_[k.host].epoch; }
+
+  void Sweep() {
+    absl::erase_if(pids_, [&](const auto& entry) { return !Live(entry.first); });
+    stale_ = 0;
+  }
+
+  absl::flat_hash_map<std::string, uint32_t> index_;  // host name -> index into hosts_
+  std::vector<HostState> hosts_;
+  absl::flat_hash_map<Key, std::optional<int64_t>, absl::Hash<Key>, std::equal_to<Key>,
+                      PidTableAllocator<std::pair<const Key, std::optional<int64_t>>>>
+      pids_;
+  size_t stale_ = 0;  // entries of older epochs still in pids_
+};
 
 class Normalizer final : public SourceNormalizer {
  public:
@@ -381,9 +577,18 @@ class Normalizer final : public SourceNormalizer {
     const Shape* shape = &kRoot;
     std::span<const Rule> rules;
     Surrogates surrogates = Surrogates::kNone;
-    if (src == Src::kSysmon && (mode_ == Src::kAuto ? event_id : WindowsEventId(root)) == 1) {
+    WinlogFields winlog;
+    const WinlogFields* found = nullptr;
+    if ((src == Src::kSysmon || src == Src::kWinsec) && FindWinlogFields(root, winlog))
+      found = &winlog;
+    // WindowsEventId() and WindowsShape(), from what the walk found.
+    auto windows_event_id = [&] {
+      return found && found->has_event_id ? EventIdOf(found->event_id) : WindowsEventId(root);
+    };
+    auto windows_shape = [&]() -> const Shape& { return found ? kWinlogbeat : WindowsShape(root); };
+    if (src == Src::kSysmon && (mode_ == Src::kAuto ? event_id : windows_event_id()) == 1) {
       rules = sources::kSysmonProcess;
-      shape = &WindowsShape(root);
+      shape = &windows_shape();
       table = &rules;
     } else if (src == Src::kCrowdStrike) {
       std::string_view name;
@@ -399,11 +604,11 @@ class Normalizer final : public SourceNormalizer {
         rules = sources::kSentinelOneProcess;
         table = &rules;
       }
-    } else if (src == Src::kWinsec && WindowsEventId(root) == 4688) {
+    } else if (src == Src::kWinsec && windows_event_id() == 4688) {
       // Winsec() reads the id this way, not as Detect() does: the same
       // records take the table on both paths.
       rules = sources::kWinsecProcess;
-      shape = &WindowsShape(root);
+      shape = &windows_shape();
       table = &rules;
       surrogates = Surrogates::kWinsec;
     } else if (src == Src::kMde) {
@@ -425,7 +630,7 @@ class Normalizer final : public SourceNormalizer {
     record.Clear(fields.size());
     values_ = 0;
     limits_ = limits;
-    absl::Status s = ApplyFast(*plan, *shape, root, record);
+    absl::Status s = ApplyFast(*plan, *shape, root, found, record);
     if (!s.ok()) {
       Count(src).records++;
       Count(src).unrecognized++;
@@ -448,6 +653,7 @@ class Normalizer final : public SourceNormalizer {
       // The ids as NormalizeInto() gave them: Winsec() again would update
       // the pid map a second time for the same record.
       Apply(sources::kWinsecProcess, WindowsShape(last_root_), last_root_, out);
+      WinsecIdText();
       SetSurrogates(out);
       return;
     }
@@ -484,8 +690,8 @@ class Normalizer final : public SourceNormalizer {
       out.push_back(static_cast<char>(u));
     };
     if (pid_map_.empty()) return out;
-    put(static_cast<int64_t>(pid_map_.size()));
-    for (const auto& [host, pids] : pid_map_) {
+    put(static_cast<int64_t>(pid_map_.hosts()));
+    pid_map_.ForEachHost([&](std::string_view host, auto pids) {
       put(static_cast<int64_t>(host.size()));
       out += host;
       put(static_cast<int64_t>(pids.size()));
@@ -494,7 +700,7 @@ class Normalizer final : public SourceNormalizer {
         put(start ? 1 : 0);
         if (start) put(*start);
       }
-    }
+    });
     return out;
   }
 
@@ -516,7 +722,7 @@ class Normalizer final : public SourceNormalizer {
     };
     // A count must fit in what is left (each item takes a byte at least).
     auto count = [&](int64_t n) { return n >= 0 && static_cast<uint64_t>(n) <= state.size() - at; };
-    absl::flat_hash_map<std::string, absl::flat_hash_map<int64_t, std::optional<int64_t>>> map;
+    PidMap map;
     if (!state.empty()) {
       const int64_t hosts = get();
       ok = ok && count(hosts) && static_cast<uint64_t>(hosts) <= kMaxHosts;
@@ -526,7 +732,7 @@ class Normalizer final : public SourceNormalizer {
           ok = false;
           break;
         }
-        auto& pids = map[std::string(state.substr(at, static_cast<size_t>(length)))];
+        const uint32_t host = map.Host(state.substr(at, static_cast<size_t>(length)));
         at += static_cast<size_t>(length);
         const int64_t n = get();
         ok = ok && count(n) && static_cast<uint64_t>(n) <= kMaxPidsPerHost;
@@ -536,7 +742,7 @@ class Normalizer final : public SourceNormalizer {
           ok = ok && (has_start == 0 || has_start == 1);
           std::optional<int64_t> start;
           if (ok && has_start == 1) start = get();
-          if (ok) pids[pid] = start;
+          if (ok) map.Put(host, pid, start, /*bounded=*/false);
         }
       }
       ok = ok && at == state.size();
@@ -613,6 +819,71 @@ class Normalizer final : public SourceNormalizer {
     return Lookup(root, "Event.System", e) ? kEvtxJson : kWinlogbeat;
   }
 
+  // The fields of a winlogbeat record that the Windows tables read through
+  // its shape (winlog.event_id, winlog.computer_name, winlog.event_data,
+  // @timestamp), as Lookup() finds them; `has_*` false when it finds none.
+  struct WinlogFields {
+    element event_id, computer, data, time;
+    bool has_event_id = false, has_computer = false, has_data = false, has_time = false;
+  };
+
+  // The direct path's way to them: one walk over the root's members and
+  // one over `winlog`'s, instead of a Lookup() each (which tries the flat
+  // dotted key at the root first, then walks down from the root again).
+  // False, and the path looks them up as before, when the root is no
+  // object or has a key that Lookup() would try first ("winlog.*") or that
+  // may make it an EVTX record ("Event", "Event.System"); otherwise the
+  // shape is winlogbeat's and the first member of each name is Lookup()'s.
+  static bool FindWinlogFields(element root, WinlogFields& f) {
+    simdjson::dom::object obj;
+    if (root.get_object().get(obj) != simdjson::SUCCESS) return false;
+    element winlog;
+    bool has_winlog = false;
+    for (auto field : obj) {
+      const std::string_view key(field.key.data(), field.key.size());
+      if (key == "winlog") {
+        if (!has_winlog) winlog = field.value;
+        has_winlog = true;
+      } else if (key == "@timestamp") {
+        if (!f.has_time) f.time = field.value;
+        f.has_time = true;
+      } else if (key == "Event" || key == "Event.System" || StartsWith(key, "winlog.")) {
+        return false;
+      }
+    }
+    simdjson::dom::object sys;
+    if (!has_winlog || winlog.get_object().get(sys) != simdjson::SUCCESS) return true;
+    for (auto field : sys) {
+      const std::string_view key(field.key.data(), field.key.size());
+      auto take = [&](element& e, bool& has) {
+        if (!has) e = field.value;
+        has = true;
+      };
+      if (key == "event_id")
+        take(f.event_id, f.has_event_id);
+      else if (key == "computer_name")
+        take(f.computer, f.has_computer);
+      else if (key == "event_data")
+        take(f.data, f.has_data);
+    }
+    return true;
+  }
+
+  // ShapeField(), from `found` when it is given (winlogbeat's fields).
+  static bool ShapeFieldOf(std::string_view name, const Shape& shape, element root,
+                           const WinlogFields* found, element& e) {
+    if (found == nullptr) return ShapeField(name, shape, root, e);
+    if (name == "%computer") {
+      e = found->computer;
+      return found->has_computer;
+    }
+    if (name == "%time") {
+      e = found->time;
+      return found->has_time;
+    }
+    return false;
+  }
+
   absl::Status Dispatch(Src src, element root, Event& out) {
     switch (src) {
       case Src::kEcs:
@@ -684,8 +955,10 @@ class Normalizer final : public SourceNormalizer {
     std::optional<int64_t> pid, ppid;
     if (const Event::Value* v = out.Find("process.pid")) pid = v->integer;
     if (const Event::Value* v = out.Find("process.parent.pid")) ppid = v->integer;
-    WinsecIds(TextView(out, "host.name"), pid, ppid, WinsecStart(shape, root),
+    const std::string_view host = TextView(out, "host.name");
+    WinsecIds(pid_map_.Host(host), host, pid, ppid, WinsecStart(shape, root),
               TextView(out, "@timestamp"));
+    WinsecIdText();
     SetSurrogates(out);
     Count(Src::kWinsec).normalized++;
     return absl::OkStatus();
@@ -693,59 +966,71 @@ class Normalizer final : public SourceNormalizer {
 
   // A 4688's start, the time its @timestamp is made from (kTime of
   // %time); none when missing or unreadable.
-  std::optional<int64_t> WinsecStart(const Shape& shape, element root) {
+  std::optional<int64_t> WinsecStart(const Shape& shape, element root,
+                                     const WinlogFields* found = nullptr) {
     element e;
     std::string_view text;
     int64_t ms;
-    if (ShapeField("%time", shape, root, e) && ScalarText(e, id_buf_, text) &&
+    if (ShapeFieldOf("%time", shape, root, found, e) && ScalarText(e, id_buf_, text) &&
         ParseTimestamp(text, ms))
       return ms;
     return std::nullopt;
   }
 
-  // 4688's surrogate entity ids into ids_: host|pid|start for the process
-  // (start: `start_iso`, @timestamp's text, "" when there is none); for its
-  // parent, the id this normalizer gave the parent when the parent's own
-  // 4688 was seen, else host|ppid|0. Records the process in the pid map.
-  // Both paths call it with what the table maps (host.name, process.pid,
-  // process.parent.pid; "" for a host that is no string).
-  void WinsecIds(std::string_view host, std::optional<int64_t> pid, std::optional<int64_t> ppid,
-                 std::optional<int64_t> start, std::string_view start_iso) {
-    auto& pids = HostPids(host);
+  // 4688's surrogate entity ids: host|pid|start for the process (start:
+  // `start_iso`, @timestamp's text, "" when there is none); for its parent,
+  // the id this normalizer gave the parent when the parent's own 4688 was
+  // seen, else host|ppid|0. Records the process in the pid map (`h` is
+  // pid_map_.Host(host)) and keeps what the ids are made of: WinsecIdText()
+  // writes them into ids_ when they are read (the map cannot wait, the text
+  // can). Both paths call it with what the table maps (host.name,
+  // process.pid, process.parent.pid; "" for a host that is no string);
+  // `host` must stay valid until then.
+  void WinsecIds(uint32_t h, std::string_view host, std::optional<int64_t> pid,
+                 std::optional<int64_t> ppid, std::optional<int64_t> start,
+                 std::string_view start_iso) {
     has_id_[0] = pid.has_value();
     has_id_[1] = ppid.has_value();
+    WinsecParts& w = winsec_;
+    w.host = host;
+    w.pid = pid.value_or(0);
+    w.ppid = ppid.value_or(0);
+    w.start_iso.assign(start_iso);
+    w.parent = WinsecParts::kUnknown;
+    w.text_pending = true;
+    if (pid) pid_map_.Put(h, *pid, start);
+    if (ppid) {
+      if (const std::optional<int64_t>* parent_start = pid_map_.Find(h, *ppid)) {
+        w.parent = *parent_start ? WinsecParts::kStart : WinsecParts::kNoStart;
+        w.parent_start = parent_start->value_or(0);
+      }
+    }
+  }
+
+  // The ids WinsecIds() kept, as text into ids_ (once per record).
+  void WinsecIdText() {
+    WinsecParts& w = winsec_;
+    if (!w.text_pending) return;
+    w.text_pending = false;
     // host|pid|start, written in place; the map keeps the start only (host
     // and pid are its keys), which gives the same text back.
     auto id = [&](std::string& out, int64_t p, std::string_view tail) {
-      out.resize(host.size() + tail.size() + 24);
-      char* at = std::copy(host.begin(), host.end(), out.data());
+      out.resize(w.host.size() + tail.size() + 24);
+      char* at = std::copy(w.host.begin(), w.host.end(), out.data());
       *at++ = '|';
       at = std::to_chars(at, at + 20, p).ptr;
       *at++ = '|';
       at = std::copy(tail.begin(), tail.end(), at);
       out.resize(static_cast<size_t>(at - out.data()));
     };
-    if (pid) {
-      id(ids_[0], *pid, start_iso);
-      if (pids.size() >= kMaxPidsPerHost) pids.clear();  // bound: forget the oldest epoch
-      pids[*pid] = start;
-    }
-    if (ppid) {
-      auto it = pids.find(*ppid);
+    if (has_id_[0]) id(ids_[0], w.pid, w.start_iso);
+    if (has_id_[1]) {
       char iso[32];
-      id(ids_[1], *ppid,
-         it == pids.end() ? std::string_view("0")
-         : it->second     ? FormatIso(*it->second, iso)
-                          : std::string_view());
+      id(ids_[1], w.ppid,
+         w.parent == WinsecParts::kUnknown ? std::string_view("0")
+         : w.parent == WinsecParts::kStart ? FormatIso(w.parent_start, iso)
+                                           : std::string_view());
     }
-  }
-
-  absl::flat_hash_map<int64_t, std::optional<int64_t>>& HostPids(std::string_view host) {
-    // Looked up by view: the host's string is made only for a new host.
-    auto it = pid_map_.find(absl::string_view(host.data(), host.size()));
-    if (it != pid_map_.end()) return it->second;
-    if (pid_map_.size() >= kMaxHosts) pid_map_.clear();
-    return pid_map_[std::string(host)];
   }
 
   // The ids WinsecIds() or MdeId() left, into the event (after the table's
@@ -1041,19 +1326,34 @@ class Normalizer final : public SourceNormalizer {
     std::vector<uint32_t> rules;  // indexes into Plan::keyed
     int capture = -1;
   };
+  static constexpr size_t kFewKeys = 16;
+  static constexpr size_t kFewBuckets = 64;  // a power of two
+
+  // FindMember()'s bucket for a member name: a hash of its length and its
+  // first and last characters, which tell the names of a table apart.
+  static size_t FewBucket(std::string_view key) {
+    if (key.empty()) return 0;
+    return (key.size() * 31 + static_cast<unsigned char>(key.front()) +
+            static_cast<unsigned char>(key.back()) * 5) &
+           (kFewBuckets - 1);
+  }
+
   struct Plan {
     bool usable = false;              // every rule the engine needs writes one plain field
     std::vector<FastRule> consts;     // constants
     std::vector<FastRule> absolute;   // %computer, %time and paths outside the data root
     std::vector<FastRule> fallbacks;  // kBasenameIfUnset, applied last
     // The data root's members the plan reads, by member name; while they
-    // are few, also as a list, searched instead (a length test and a
-    // memcmp beat hashing every member of the record).
+    // are few, also in a small table by FewBucket(), searched instead: most
+    // members of a record are read by no rule and meet an empty bucket, the
+    // others one comparison, where hashing every member cost more.
     absl::flat_hash_map<std::string, KeyedMember> by_key;
     std::vector<std::pair<std::string_view, const KeyedMember*>> few;
-    std::vector<FastRule> keyed;    // indexed by by_key's entries
-    std::vector<std::string> keys;  // keyed[i]'s member name
-    int64_t original = -1;          // event.original's field, when read
+    std::array<uint8_t, kFewBuckets> few_head{};  // bucket -> 1 + index into few (0: none)
+    std::vector<uint8_t> few_next;                // few[i]'s next in its bucket, likewise
+    std::vector<FastRule> keyed;                  // indexed by by_key's entries
+    std::vector<std::string> keys;                // keyed[i]'s member name
+    int64_t original = -1;                        // event.original's field, when read
     // Surrogate ids to make (kNone also for Defender XDR when no rule reads
     // them: they need no state), and their fields (-1: not read).
     Surrogates surrogates = Surrogates::kNone;
@@ -1150,25 +1450,34 @@ class Normalizer final : public SourceNormalizer {
       for (const CaptureMember& c : captures) plan.by_key[std::string(c.member)].capture = c.slot;
     }
     Plan& stored = plans_.insert_or_assign(key, std::move(plan)).first->second;
-    if (stored.by_key.size() <= kFewKeys)
-      for (const auto& [name, member] : stored.by_key) stored.few.emplace_back(name, &member);
+    if (stored.by_key.size() <= kFewKeys) {
+      for (const auto& [name, member] : stored.by_key) {
+        uint8_t& head = stored.few_head[FewBucket(name)];
+        stored.few_next.push_back(head);
+        stored.few.emplace_back(name, &member);
+        head = static_cast<uint8_t>(stored.few.size());
+      }
+    }
     return stored;
   }
 
-  static constexpr size_t kFewKeys = 16;
-
   static const KeyedMember* FindMember(const Plan& plan, std::string_view key) {
     if (plan.by_key.size() <= kFewKeys) {
-      for (const auto& [name, member] : plan.few)
+      for (uint8_t i = plan.few_head[FewBucket(key)]; i != 0; i = plan.few_next[i - 1]) {
+        const std::string_view name = plan.few[i - 1].first;
         if (name.size() == key.size() && std::memcmp(name.data(), key.data(), key.size()) == 0)
-          return member;
+          return plan.few[i - 1].second;
+      }
       return nullptr;
     }
     auto it = plan.by_key.find(absl::string_view(key.data(), key.size()));
     return it == plan.by_key.end() ? nullptr : &it->second;
   }
 
-  absl::Status ApplyFast(const Plan& plan, const Shape& shape, element root, io::Record& out) {
+  // `found`: a winlogbeat record's shape fields, when FindWinlogFields()
+  // found them.
+  absl::Status ApplyFast(const Plan& plan, const Shape& shape, element root,
+                         const WinlogFields* found, io::Record& out) {
     for (const FastRule& fr : plan.consts) {
       if (fr.rule->op == Op::kConstArray) out.MarkPresent(fr.id);
       AddText(fr.id, fr.rule->arg, out);
@@ -1176,13 +1485,21 @@ class Normalizer final : public SourceNormalizer {
     for (const FastRule& fr : plan.absolute) {
       element e;
       const Rule& r = *fr.rule;
-      bool found = r.from[0] == '%'   ? ShapeField(r.from, shape, root, e)
-                   : r.from[0] == '$' ? false
-                                      : Lookup(root, r.from, e);
-      if (found) ApplyValue(r, fr.id, e, out);
+      const bool have = r.from[0] == '%'   ? ShapeFieldOf(r.from, shape, root, found, e)
+                        : r.from[0] == '$' ? false
+                                           : Lookup(root, r.from, e);
+      if (have) ApplyValue(r, fr.id, e, out);
     }
     element data;
-    const bool have_data = Lookup(root, shape.data_root, data);
+    bool have_data;
+    if (found) {
+      data = found->data;
+      have_data = found->has_data;
+    } else {
+      have_data = Lookup(root, shape.data_root, data);
+    }
+    const bool winsec = plan.surrogates == Surrogates::kWinsec;
+    if (winsec) WinsecHost(shape, root, found);
     seen_.assign(plan.keyed.size(), 0);
     captured_ = 0;
     odd_keys_ = false;
@@ -1200,6 +1517,7 @@ class Normalizer final : public SourceNormalizer {
         if (const int c = member->capture; c >= 0 && !(captured_ & (1u << c))) {
           captures_[c] = field.value;
           captured_ |= 1u << c;
+          if (winsec) WinsecPid(c, field.value);
         }
         for (uint32_t k : member->rules) {
           if (seen_[k]) continue;  // a duplicate member: the first counts, as at_key() finds it
@@ -1221,7 +1539,7 @@ class Normalizer final : public SourceNormalizer {
       if (Lookup(data, fr.rule->from[0] == '$' ? fr.rule->from.substr(1) : fr.rule->from, e))
         ApplyValue(*fr.rule, fr.id, e, out);
     }
-    if (plan.surrogates != Surrogates::kNone) FastSurrogates(plan, shape, root, out);
+    if (plan.surrogates != Surrogates::kNone) FastSurrogates(plan, shape, root, found, out);
     if (values_ > limits_.max_values)
       return absl::ResourceExhaustedError(
           fmt::format("record gives more than {} values to the fields the rules read "
@@ -1234,31 +1552,23 @@ class Normalizer final : public SourceNormalizer {
   // from the members the walk captured instead of the Event. 4688's are made
   // (and the pid map updated) even when no rule reads them, since later
   // records' parent ids depend on the map.
-  void FastSurrogates(const Plan& plan, const Shape& shape, element root, io::Record& out) {
+  void FastSurrogates(const Plan& plan, const Shape& shape, element root, const WinlogFields* found,
+                      io::Record& out) {
     auto captured = [&](int slot) { return (captured_ & (1u << slot)) != 0; };
     if (plan.surrogates == Surrogates::kWinsec) {
       // What the table maps to host.name (a string), @timestamp (kTime),
       // process.pid and process.parent.pid (kHexInt). host.name and
       // @timestamp are written here when read, from the same lookups.
-      element e;
-      std::string_view host;
-      if (ShapeField("%computer", shape, root, e)) {
-        if (e.is_string()) host = e.get_string().value_unsafe();
-        if (plan.host_rule) ApplyValue(*plan.host_rule->rule, plan.host_rule->id, e, out);
-      }
-      const std::optional<int64_t> start = WinsecStart(shape, root);
+      WinsecRecord& w = winsec_record_;
+      if (w.has_host_element && plan.host_rule)
+        ApplyValue(*plan.host_rule->rule, plan.host_rule->id, w.host_element, out);
+      const uint32_t host_index = w.host_index ? *w.host_index : pid_map_.Host(w.host);
+      const std::optional<int64_t> start = WinsecStart(shape, root, found);
       char iso[32];
       const std::string_view start_iso = start ? FormatIso(*start, iso) : std::string_view();
       if (start && plan.time_rule) AddText(plan.time_rule->id, start_iso, out);
-      auto pid = [&](int slot) -> std::optional<int64_t> {
-        int64_t v;
-        std::string_view digits;
-        if (captured(slot) && ScalarText(captures_[slot], id_buf_, digits) &&
-            ToInt(captures_[slot], digits, /*hex=*/true, v))
-          return v;
-        return std::nullopt;
-      };
-      WinsecIds(host, pid(kCapPid), pid(kCapPpid), start, start_iso);
+      WinsecIds(host_index, w.host, w.pids[0], w.pids[1], start, start_iso);
+      if (plan.entity_id >= 0 || plan.parent_entity_id >= 0) WinsecIdText();
     } else {
       // host.id is DeviceId when that is a string.
       std::string_view host;
@@ -1287,6 +1597,36 @@ class Normalizer final : public SourceNormalizer {
       AddText(static_cast<io::FieldId>(plan.entity_id), ids_[0], out);
     if (plan.parent_entity_id >= 0 && has_id_[1])
       AddText(static_cast<io::FieldId>(plan.parent_entity_id), ids_[1], out);
+  }
+
+  // 4688 on the direct path, before the walk over the data root: the host
+  // name (what the table maps to host.name, a string), whose entry in the
+  // pid map is fetched now. The walk then reads the pids as it meets them
+  // and fetches their entries (WinsecPid()), so that FastSurrogates() finds
+  // them in the cache (the map's entries lie at random places, one record's
+  // far from the next's: PidMap).
+  void WinsecHost(const Shape& shape, element root, const WinlogFields* found) {
+    WinsecRecord& w = winsec_record_;
+    w = WinsecRecord();
+    if (ShapeFieldOf("%computer", shape, root, found, w.host_element)) {
+      w.has_host_element = true;
+      if (w.host_element.is_string()) w.host = w.host_element.get_string().value_unsafe();
+    }
+    pid_map_.PrefetchHost(w.host);
+  }
+
+  // A pid member met by the walk (capture slot kCapPid or kCapPpid): what
+  // the table maps to process.pid or process.parent.pid (kHexInt).
+  void WinsecPid(int slot, element value) {
+    if (slot != kCapPid && slot != kCapPpid) return;
+    WinsecRecord& w = winsec_record_;
+    if (!w.host_index) w.host_index = pid_map_.Host(w.host);
+    int64_t v;
+    std::string_view digits;
+    if (ScalarText(value, id_buf_, digits) && ToInt(value, digits, /*hex=*/true, v)) {
+      w.pids[slot == kCapPid ? 0 : 1] = v;
+      pid_map_.Prefetch(*w.host_index, v);
+    }
   }
 
   // Whether the record root has a flat key "<data root>.<...>", which
@@ -1411,6 +1751,14 @@ class Normalizer final : public SourceNormalizer {
   const io::FieldRegistry* plans_fields_ = nullptr;
   std::vector<uint8_t> seen_;
   std::array<element, kCaptures> captures_;  // by Capture slot, valid per captured_
+  // A 4688's host and pids on the direct path (WinsecHost(), WinsecPid()).
+  struct WinsecRecord {
+    element host_element;
+    bool has_host_element = false;
+    std::string_view host;                       // "" when it is no string
+    std::optional<uint32_t> host_index;          // pid_map_.Host(host), once asked
+    std::array<std::optional<int64_t>, 2> pids;  // process, parent
+  } winsec_record_;
   uint32_t captured_ = 0;
   bool odd_keys_ = false;  // the data root has a key "" or ".*"
   uint64_t values_ = 0;
@@ -1430,8 +1778,17 @@ class Normalizer final : public SourceNormalizer {
   std::array<std::string, 2> ids_;
   std::array<bool, 2> has_id_{};
   std::array<SourceStats, static_cast<int>(Src::kCount)> stats_{};
-  // 4688: by host, by pid, the start of the last process seen with that pid.
-  absl::flat_hash_map<std::string, absl::flat_hash_map<int64_t, std::optional<int64_t>>> pid_map_;
+  PidMap pid_map_;  // 4688
+  // What the last 4688's ids are made of (WinsecIds()), and whether ids_
+  // still wants their text.
+  struct WinsecParts {
+    std::string_view host;
+    int64_t pid = 0, ppid = 0;
+    std::string start_iso;
+    enum { kUnknown, kNoStart, kStart } parent = kUnknown;  // the parent in the pid map
+    int64_t parent_start = 0;
+    bool text_pending = false;
+  } winsec_;
 };
 
 }  // namespace
@@ -1457,6 +1814,31 @@ std::vector<std::string> SourceNormalizer::SplitWindowsCommandLine(std::string_v
 }
 
 bool SourceNormalizer::ParseTimestamp(std::string_view t, int64_t& millis) {
+  // The usual forms, "YYYY-MM-DD[T ]hh:mm:ss[.fff][Z]", read at once; the
+  // general reading below gives them the same value.
+  {
+    const size_t n = t.size();
+    const size_t end = n >= 23 && t[19] == '.' ? 23 : 19;
+    // The digits' places; the last three are the fraction's.
+    static constexpr uint8_t kDigitAt[] = {0,  1,  2,  3,  5,  6,  8,  9, 11,
+                                           12, 14, 15, 17, 18, 20, 21, 22};
+    bool usual = n >= 19 && (n == end || (n == end + 1 && (t[end] == 'Z' || t[end] == 'z'))) &&
+                 t[4] == '-' && t[7] == '-' && (t[10] == 'T' || t[10] == ' ') && t[13] == ':' &&
+                 t[16] == ':';
+    for (size_t k = 0; usual && k < (end == 23 ? 17 : 14); ++k)
+      usual = static_cast<unsigned char>(t[kDigitAt[k]] - '0') <= 9;
+    if (usual) {
+      auto v = [&](size_t k) { return static_cast<int64_t>(t[k] - '0'); };
+      const int64_t y = v(0) * 1000 + v(1) * 100 + v(2) * 10 + v(3), mo = v(5) * 10 + v(6),
+                    d = v(8) * 10 + v(9), h = v(11) * 10 + v(12), mi = v(14) * 10 + v(15),
+                    se = v(17) * 10 + v(18), ms = end == 23 ? v(20) * 100 + v(21) * 10 + v(22) : 0;
+      if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return false;
+      const int64_t days =
+          io::DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+      millis = ((days * 24 + h) * 60 + mi) * 60000 + se * 1000 + ms;
+      return true;
+    }
+  }
   t = Strip(t);
   if (t.empty()) return false;
   // Epoch number.

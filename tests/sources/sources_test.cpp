@@ -102,6 +102,36 @@ TEST(ParseTimestamp, Formats) {
   EXPECT_FALSE(SourceNormalizer::ParseTimestamp("2025-13-01 00:00:00", ms));
 }
 
+TEST(ParseTimestamp, UsualFormsAsTheGeneralReading) {
+  std::printf("checks: the usual ISO forms (read at once) give what other spellings give\n");
+  // Each pair: a usual form and a spelling of the same time that only the
+  // general reading takes (an offset, a longer fraction, spaces around).
+  const std::pair<const char*, const char*> same[] = {
+      {"2025-11-28T06:43:04.579Z", "2025-11-28T06:43:04.579+00:00"},
+      {"2025-11-28T06:43:04.579z", "2025-11-28T06:43:04.5790Z"},
+      {"2025-11-28 06:43:04.579", " 2025-11-28 06:43:04.579 "},
+      {"2025-11-28T06:43:04Z", "2025-11-28T06:43:04.0Z"},
+      {"2025-11-28T06:43:04", "2025-11-28T07:43:04+01:00"},
+      {"2024-02-31T23:59:60.999Z", "2024-02-31T23:59:60.999-00:00"},  // not normalized
+      {"0000-01-01T00:00:00.000Z", "0000-01-01T00:00:00.000+00"},
+  };
+  for (const auto& [usual, other] : same) {
+    int64_t a = -1, b = -2;
+    EXPECT_TRUE(SourceNormalizer::ParseTimestamp(usual, a)) << usual;
+    EXPECT_TRUE(SourceNormalizer::ParseTimestamp(other, b)) << other;
+    EXPECT_EQ(a, b) << usual;
+  }
+  int64_t ms = 0;
+  EXPECT_EQ((SourceNormalizer::ParseTimestamp("2025-03-04T10:00:01.000Z", ms), ms), 1741082401000);
+  // Out of range or not quite the usual form: refused as before.
+  for (const char* bad :
+       {"2025-11-28T24:00:00.000Z", "2025-11-28T06:60:00.000Z", "2025-11-28T06:00:61.000Z",
+        "2025-00-28T06:00:00.000Z", "2025-11-00T06:00:00.000Z", "2025-11-28T06:00:00.000ZZ",
+        "2025-11-28T06:00:00.00aZ", "2025-11-28X06:00:00.000Z", "2025-11-28T06:00:00.Z",
+        "+025-11-28T06:00:00.000Z"})
+    EXPECT_FALSE(SourceNormalizer::ParseTimestamp(bad, ms)) << bad;
+}
+
 TEST(Create, NamesAndErrors) {
   std::printf("checks: every listed name creates; an unknown name is an error\n");
   EXPECT_EQ(SourceNormalizer::Names(),
@@ -520,6 +550,15 @@ const char* const kOddWinsec[] = {
     R"({"Event":{"System":{"EventID":4688,"Channel":"Security","Computer":"H2"},"EventData":"none"}})",
     // Another host: the same pids are other processes.
     R"({"@timestamp":"2025-03-04T10:00:10.000Z","winlog":{"channel":"Security","event_id":4688,"computer_name":"H2","event_data":{"NewProcessId":"0x61","ProcessId":"0x60"}}})",
+    // Keys that the direct path's one walk over the root leaves to the
+    // reference's lookups: flat "winlog.*" keys (found before the nested
+    // members), an "Event" member (null: still the winlogbeat shape).
+    R"({"@timestamp":"2025-03-04T10:00:11.000Z","winlog.computer_name":"F1","winlog":{"channel":"Security","event_id":4688,"computer_name":"H3","event_data":{"NewProcessId":"0x70","ProcessId":"0x61"}}})",
+    R"({"winlog.event_data":{"NewProcessId":"0x71","ProcessId":"0x70"},"@timestamp":"2025-03-04T10:00:12.000Z","winlog":{"channel":"Security","event_id":4688,"computer_name":"H3","event_data":{"NewProcessId":"0x99"}}})",
+    R"({"@timestamp":"2025-03-04T10:00:13.000Z","Event":null,"winlog":{"channel":"Security","event_id":4688,"computer_name":"H3","event_data":{"NewProcessId":"0x72","ProcessId":"0x71"}}})",
+    // Duplicate shape fields: the first "winlog", "@timestamp",
+    // "computer_name" and "event_data" count.
+    R"({"@timestamp":"2025-03-04T10:00:14.000Z","winlog":{"channel":"Security","event_id":4688,"computer_name":"H3","computer_name":"H4","event_data":{"NewProcessId":"0x73","ProcessId":"0x72"},"event_data":{"NewProcessId":"0x74"}},"@timestamp":"2025-03-04T10:00:15.000Z","winlog":{"event_id":1,"computer_name":"H5"}})",
 };
 
 const char* const kOddMde[] = {
@@ -730,6 +769,77 @@ TEST(NormalizeInto, WinsecPidMapBoundsAsReference) {
   // Unlinked: the chain's first record and the first after the clear, each
   // other host's, and the last record.
   EXPECT_EQ(unlinked, 2 + 4100 + 1);
+}
+
+TEST(NormalizeInto, WinsecPidMapLarge) {
+  std::printf("checks: 160,000 processes on 40 hosts: every parent found, saved and restored\n");
+  // Enough pids that the map's table is allocated as a large block (on huge
+  // pages where the kernel gives them), grown several times on the way.
+  constexpr int kHosts = 40, kPids = 4000;
+  auto first = *SourceNormalizer::Create("winsec");
+  Event ev;
+  for (int pid = 1; pid <= kPids; ++pid)
+    for (int h = 0; h < kHosts; ++h)
+      ASSERT_TRUE(first->Normalize(Winsec4688(fmt::format("H{}", h), pid, 0, pid), ev).ok());
+  auto second = *SourceNormalizer::Create("winsec");
+  ASSERT_TRUE(second->LoadState(first->SaveState()).ok());
+  io::FieldRegistry fields;
+  const io::FieldId parent = fields.Intern("process.parent.entity_id");
+  for (auto* n : {first.get(), second.get()}) {
+    int linked = 0;
+    for (int pid = 1; pid <= kPids; pid += 37) {
+      for (int h = 0; h < kHosts; h += 7) {
+        const std::string host = fmt::format("H{}", h);
+        io::Record r;
+        bool projected = false;
+        ASSERT_TRUE(
+            n->NormalizeInto(Winsec4688(host, 100000 + pid, pid, 0), fields, {}, r, ev, projected)
+                .ok());
+        const std::string want =
+            fmt::format("{}|{}|2025-03-04T10:{:02}:{:02}.000Z", host, pid, pid / 60 % 60, pid % 60);
+        linked += r.Get(parent).front().s == want;
+      }
+    }
+    EXPECT_EQ(linked, ((kPids - 1) / 37 + 1) * ((kHosts - 1) / 7 + 1));
+  }
+}
+
+TEST(NormalizeInto, WinsecPidMapStateAfterBound) {
+  std::printf("checks: a host past its pid bound saves and restores only the pids it kept\n");
+  // A chain of 33,000 processes on host A (pids 2..33001: the map forgets
+  // 2..32769 at the bound and keeps 32770..33001), one process on host B.
+  auto first = *SourceNormalizer::Create("winsec");
+  Event ev;
+  for (int pid = 1; pid <= 33000; ++pid)
+    ASSERT_TRUE(first->Normalize(Winsec4688("A", pid + 1, pid, pid), ev).ok());
+  ASSERT_TRUE(first->Normalize(Winsec4688("B", 7, 3, 1), ev).ok());
+  const std::string state = first->SaveState();
+  auto second = *SourceNormalizer::Create("winsec");
+  ASSERT_TRUE(second->LoadState(state).ok());
+  EXPECT_EQ(second->SaveState(), state);
+  // 232 pids of A and one of B, each at least 3 bytes (pid, flag, start):
+  // the forgotten pids are not saved.
+  EXPECT_LT(state.size(), 240 * 12u);
+  EXPECT_GT(state.size(), 233 * 3u);
+  // Children of forgotten, kept and unknown parents, on both normalizers.
+  io::FieldRegistry fields;
+  const io::FieldId parent = fields.Intern("process.parent.entity_id");
+  for (auto* n : {first.get(), second.get()}) {
+    auto parent_id = [&](const std::string& host, int ppid) {
+      io::Record r;
+      bool projected = false;
+      EXPECT_TRUE(
+          n->NormalizeInto(Winsec4688(host, 90000 + ppid, ppid, 0), fields, {}, r, ev, projected)
+              .ok());
+      return std::string(r.Get(parent).front().s);
+    };
+    EXPECT_EQ(parent_id("A", 32769), "A|32769|0");
+    EXPECT_EQ(parent_id("A", 32770), "A|32770|2025-03-04T10:06:09.000Z");
+    EXPECT_EQ(parent_id("A", 33001), "A|33001|2025-03-04T10:10:00.000Z");
+    EXPECT_EQ(parent_id("A", 90000 + 33001), "A|123001|2025-03-04T10:00:00.000Z");
+    EXPECT_EQ(parent_id("B", 7), "B|7|2025-03-04T10:00:01.000Z");
+    EXPECT_EQ(parent_id("B", 2), "B|2|0");
+  }
 }
 
 }  // namespace
