@@ -30,6 +30,24 @@ std::string_view Factor(std::string_view pattern) {
 
 thread_local const EventScope* tls_scope = nullptr;
 
+// Calls f(text) for each value of `field` that has a text (what the
+// evaluator's MatchOne tests), until f returns true; whether any value had
+// one.
+template <class F>
+bool ForEachText(const io::Record& record, io::FieldId field, F&& f) {
+  bool any = false;
+  for (io::Scalar v : record.Get(field)) {
+    if (v.is_null()) continue;
+    char buf[32];
+    bool ok;
+    const std::string_view text = analysis::TextOf(v, buf, ok);
+    if (!ok) continue;
+    any = true;
+    if (f(text)) break;
+  }
+  return any;
+}
+
 }  // namespace
 
 std::unique_ptr<SharedMatcher> SharedMatcher::Build(const analysis::SharedLeaves& leaves,
@@ -187,15 +205,8 @@ int LeafMemo::OnMatch(unsigned int id, unsigned long long, unsigned long long, u
 void LeafMemo::Scan(uint32_t group, const io::Record& record) {
   scanned_[group] = epoch_;
   const SharedMatcher::Group& g = m_.groups_[group];
-  bool testable = false;
-  for (io::Scalar v : record.Get(g.field)) {
-    if (v.is_null()) continue;
-    char buf[32];
-    bool ok;
-    std::string_view text = analysis::TextOf(v, buf, ok);
-    if (!ok) continue;
-    testable = true;
-    if (g.db == nullptr || text.size() < SharedMatcher::kMinFactor) continue;
+  const bool testable = ForEachText(record, g.field, [&](std::string_view text) {
+    if (g.db == nullptr || text.size() < SharedMatcher::kMinFactor) return false;
     if (g.case_insensitive) text = Folded(text);
     factor_hits_.clear();
     hs_scan(g.db, text.data(), static_cast<unsigned>(text.size()), 0, scratch_, &OnMatch, this);
@@ -207,7 +218,8 @@ void LeafMemo::Scan(uint32_t group, const io::Record& record) {
         if (m_.sets_[entry.set].patterns[entry.pattern].Matches(text)) hit_[entry.set] = epoch_;
       }
     }
-  }
+    return false;
+  });
   testable_[group] = testable ? 1 : 0;
 }
 
@@ -218,21 +230,13 @@ Tri LeafMemo::MatchByAutomaton(uint32_t leaf, const io::Record& record) {
   if (scanned_[s.group] != epoch_) Scan(s.group, record);
   bool hit = hit_[id] == epoch_;
   if (!hit && !s.loop.empty()) {
-    for (io::Scalar v : record.Get(g.field)) {
-      if (v.is_null()) continue;
-      char buf[32];
-      bool ok;
-      std::string_view text = analysis::TextOf(v, buf, ok);
-      if (!ok) continue;
+    ForEachText(record, g.field, [&](std::string_view text) {
       if (g.case_insensitive) text = Folded(text);
       for (uint32_t i : s.loop) {
-        if (s.patterns[i].Matches(text)) {
-          hit = true;
-          break;
-        }
+        if (s.patterns[i].Matches(text)) return hit = true;
       }
-      if (hit) break;
-    }
+      return false;
+    });
   }
   return hit ? Tri::kTrue : (testable_[s.group] ? Tri::kFalse : Tri::kNull);
 }

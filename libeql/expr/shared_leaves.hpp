@@ -65,7 +65,6 @@ class SharedMatcher {
   //! texts, and verifying their patterns would cost what the loop does.
   static constexpr size_t kMinFactor = 3;
 
-
   struct Summary {
     size_t leaves = 0;              //!< distinct leaves of the rule set
     size_t merged = 0;              //!< leaves written again elsewhere
@@ -99,7 +98,7 @@ class SharedMatcher {
     uint32_t group = 0;
     bool in_automaton = false;  //!< some of its patterns have a factor in the database
     std::vector<analysis::WildcardPattern> patterns;  //!< all of them
-    std::vector<uint32_t> loop;  //!< the patterns tried directly (no factor)
+    std::vector<uint32_t> loop;                       //!< the patterns tried directly (no factor)
   };
   std::vector<Group> groups_;
   std::vector<Set> sets_;

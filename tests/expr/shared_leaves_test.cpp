@@ -29,8 +29,9 @@ uint32_t RootLeaf(const analysis::CompiledCondition& c) {
 }
 
 TEST(SharedLeaves, EqualLeavesShareAnIdAndOthersDoNot) {
-  std::printf("checks: one id for the same leaf in any condition, its negation included; "
-              "another for any difference\n");
+  std::printf(
+      "checks: one id for the same leaf in any condition, its negation included; "
+      "another for any difference\n");
   io::FieldRegistry fields;
   analysis::SharedLeaves leaves;
   analysis::CompileOptions options;
@@ -76,8 +77,8 @@ TEST(SharedLeaves, EqualLeavesShareAnIdAndOthersDoNot) {
 // Random wildcard material: ASCII letters in both cases, non-ASCII letters
 // whose folding differs in length (İ -> i), the wildcard characters, and the
 // separators detection rules use.
-const std::vector<std::string> kPieces = {"a", "b", "A", "B", "ab", "AB", "é", "É", "İ", "i",
-                                          "\\", ".", "x", "exe", "EXE", " ", "\n"};
+const std::vector<std::string> kPieces = {"a", "b",  "A", "B", "ab",  "AB",  "é", "É", "İ",
+                                          "i", "\\", ".", "x", "exe", "EXE", " ", "\n"};
 
 std::string RandomText(std::mt19937& rng, size_t max_pieces) {
   std::string out;
@@ -141,8 +142,9 @@ std::string RandomEvent(std::mt19937& rng) {
 }
 
 TEST(SharedLeaves, MemoAndAutomatonGiveTheConditionsOwnAnswers) {
-  std::printf("checks: 300 random wildcard sets (:, like, like~, negated) over 400 random "
-              "events: the same answer alone, with the memo, and with the automaton\n");
+  std::printf(
+      "checks: 300 random wildcard sets (:, like, like~, negated) over 400 random "
+      "events: the same answer alone, with the memo, and with the automaton\n");
   std::mt19937 rng(20261201);
   io::FieldRegistry fields;
   analysis::SharedLeaves leaves;
@@ -199,15 +201,17 @@ TEST(SharedLeaves, MemoAndAutomatonGiveTheConditionsOwnAnswers) {
     }
     for (Tri t : reference) true_answers += t == Tri::kTrue;
   }
-  std::printf("  %zu answers compared, %zu of the reference answers true; %zu factors in %zu "
-              "databases\n",
-              checked, true_answers, automaton->summary().factors, automaton->summary().databases);
+  std::printf(
+      "  %zu answers compared, %zu of the reference answers true; %zu factors in %zu "
+      "databases\n",
+      checked, true_answers, automaton->summary().factors, automaton->summary().databases);
   EXPECT_GT(true_answers, 5000u) << "the random sets should match often";
 }
 
 TEST(SharedLeaves, AMemoAnswersOnlyItsOwnRecord) {
-  std::printf("checks: inside a scope for one record another record is evaluated afresh; "
-              "a new event forgets the last one's answers\n");
+  std::printf(
+      "checks: inside a scope for one record another record is evaluated afresh; "
+      "a new event forgets the last one's answers\n");
   io::FieldRegistry fields;
   analysis::SharedLeaves leaves;
   analysis::CompileOptions shared;

@@ -3,12 +3,12 @@
 // The literal prefilter (with the shared leaves answered once per event and
 // the guards it tests before a rule's program) and the multi-pattern automaton
 // may only save work: over the whole detection-rules corpus, the engine with
-// them and without them must give the same alerts, in the same order. The events are made from the rules themselves, so that the
-// anchored paths are exercised: for every rule unit, events carrying the
-// literal values its condition requires (as written, folded to lowercase,
-// and in capitals; around the fixed start or end of a wildcard pattern), in
-// the unit's category, with shared join-key values so that sequences can
-// complete.
+// them and without them must give the same alerts, in the same order. The
+// events are made from the rules themselves, so that the anchored paths are
+// exercised: for every rule unit, events carrying the literal values its
+// condition requires (as written, folded to lowercase, and in capitals;
+// around the fixed start or end of a wildcard pattern), in the unit's
+// category, with shared join-key values so that sequences can complete.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -29,7 +29,7 @@ namespace eql {
 namespace {
 
 std::vector<std::string> RunEngine(const std::vector<Rule>& rules, const std::vector<Event>& events,
-                             bool prefilter, bool multi_pattern, EngineStats& stats) {
+                                   bool prefilter, bool multi_pattern, EngineStats& stats) {
   EngineOptions options;
   options.literal_prefilter = prefilter;
   options.multi_pattern = multi_pattern;
