@@ -25,7 +25,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "analysis/text.hpp"
 #include "io/record.hpp"
 
 namespace eql::analysis {

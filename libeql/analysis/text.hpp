@@ -53,6 +53,14 @@ bool IsAscii(std::string_view s);
 //! Writes the folded form of `in` to `out` (which must have in.size() bytes
 //! of room) and returns its length (<= in.size()).
 size_t FoldCaseInto(std::string_view in, char* out);
+//! FoldCaseInto() for text known to be ASCII (IsAscii), inline and without
+//! its per-byte test for longer code points: hot paths fold parts of values.
+inline void FoldAsciiInto(std::string_view in, char* out) {
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    out[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+  }
+}
 //! The folded form of `in` as a new string.
 std::string FoldCase(std::string_view in);
 

@@ -186,13 +186,6 @@ void LeafMemo::BeginEvent() {
 
 std::string_view LeafMemo::Folded(std::string_view text) {
   fold_.resize(text.size());
-  if (analysis::IsAscii(text)) {
-    for (size_t i = 0; i < text.size(); ++i) {
-      const char c = text[i];
-      fold_[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
-    }
-    return fold_;
-  }
   return {fold_.data(), analysis::FoldCaseInto(text, fold_.data())};
 }
 

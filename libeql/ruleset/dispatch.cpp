@@ -320,9 +320,9 @@ void Dispatcher::Collect(const Table& table, const io::Record& record) const {
         break;
       }
       auto add = [&](const absl::flat_hash_map<std::string, std::vector<uint32_t>>& map,
-                     const char* key, size_t size) {
+                     std::string_view key) {
         if (map.empty()) return;
-        auto it = map.find(absl::string_view(key, size));
+        auto it = map.find(absl::string_view(key.data(), key.size()));
         if (it != map.end()) Mark(it->second);
       };
       auto add_affix = [&](const absl::flat_hash_map<uint32_t, std::vector<uint32_t>>& map,
@@ -331,46 +331,42 @@ void Dispatcher::Collect(const Table& table, const io::Record& record) const {
         auto it = map.find(AffixKey(key));
         if (it != map.end()) Mark(it->second);
       };
+      // The value folded whole, in the stack buffer (or the heap one).
+      auto fold_whole = [&](bool ascii) -> std::string_view {
+        char* buffer = stack_buffer;
+        if (v.s.size() > sizeof(stack_buffer)) {
+          heap_buffer.resize(v.s.size());
+          buffer = heap_buffer.data();
+        }
+        if (!ascii) return {buffer, analysis::FoldCaseInto(v.s, buffer)};
+        analysis::FoldAsciiInto(v.s, buffer);
+        return {buffer, v.s.size()};
+      };
       if (analysis::IsAscii(v.s)) {
-        // Folding ASCII keeps every byte in place: fold only what is looked up.
+        // Folding ASCII keeps every byte in place: fold only what is looked
+        // up, and an exact key of another length cannot match.
         const size_t length = v.s.size();
-        auto lower = [](const char* in, size_t n, char* to) {
-          for (size_t i = 0; i < n; ++i) {
-            to[i] = in[i] >= 'A' && in[i] <= 'Z' ? static_cast<char>(in[i] + 32) : in[i];
-          }
-        };
         if (!anchor.exact.empty() && anchor.exact_lengths.test(std::min<size_t>(length, 255))) {
-          char* buffer = stack_buffer;
-          if (length > sizeof(stack_buffer)) {
-            heap_buffer.resize(length);
-            buffer = heap_buffer.data();
-          }
-          lower(v.s.data(), length, buffer);
-          add(anchor.exact, buffer, length);
+          add(anchor.exact, fold_whole(true));
         }
         if (length >= kAffixBytes) {
           char affix[kAffixBytes];
           if (!anchor.prefix.empty()) {
-            lower(v.s.data(), kAffixBytes, affix);
+            analysis::FoldAsciiInto(v.s.substr(0, kAffixBytes), affix);
             add_affix(anchor.prefix, affix);
           }
           if (!anchor.suffix.empty()) {
-            lower(v.s.data() + length - kAffixBytes, kAffixBytes, affix);
+            analysis::FoldAsciiInto(v.s.substr(length - kAffixBytes), affix);
             add_affix(anchor.suffix, affix);
           }
         }
         continue;
       }
-      char* buffer = stack_buffer;
-      if (v.s.size() > sizeof(stack_buffer)) {
-        heap_buffer.resize(v.s.size());
-        buffer = heap_buffer.data();
-      }
-      const size_t length = analysis::FoldCaseInto(v.s, buffer);
-      add(anchor.exact, buffer, length);
-      if (length >= kAffixBytes) {
-        add_affix(anchor.prefix, buffer);
-        add_affix(anchor.suffix, buffer + length - kAffixBytes);
+      const std::string_view folded = fold_whole(false);
+      add(anchor.exact, folded);
+      if (folded.size() >= kAffixBytes) {
+        add_affix(anchor.prefix, folded.data());
+        add_affix(anchor.suffix, folded.data() + folded.size() - kAffixBytes);
       }
     }
   }

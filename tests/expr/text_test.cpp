@@ -30,6 +30,16 @@ TEST(Fold, AsciiAndUnicode) {
   EXPECT_EQ(LowerCodePoint(0x3A2), 0x3A2u);  // unassigned
 }
 
+TEST(Fold, AsciiFastPathAgreesWithTheGeneralOne) {
+  std::printf("checks: FoldAsciiInto gives FoldCase's bytes for every ASCII character\n");
+  std::string all;
+  for (int c = 0; c < 128; ++c) all.push_back(static_cast<char>(c));
+  ASSERT_TRUE(IsAscii(all));
+  std::string out(all.size(), '\0');
+  FoldAsciiInto(all, out.data());
+  EXPECT_EQ(out, FoldCase(all));
+}
+
 TEST(Utf16, JavaIndexing) {
   std::printf("checks: lengths and offsets in UTF-16 units as Java counts them\n");
   EXPECT_EQ(Utf16Length("abc"), 3);
