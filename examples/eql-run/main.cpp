@@ -326,6 +326,10 @@ int main(int argc, char** argv) {
                "Match the wildcard patterns over each field, across all rules, in one pass "
                "(a Hyperscan literal automaton per field; costs load time, see "
                "docs/BENCHMARKS.md)");
+  bool no_answer_cache = false;
+  app.add_flag("--no-answer-cache", no_answer_cache,
+               "Do not keep wildcard, regex and `in` answers across events by field value (for "
+               "measurement; the alerts are the same)");
   app.add_option("--partition-field", options.partition_field,
                  "With --threads: the field events are partitioned by (default: the join key "
                  "most sequence rules share, e.g. host.id)");
@@ -354,6 +358,7 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
+  options.cache_answers = !no_answer_cache;
 
   if (check) {
     if (positional.empty() && query.empty()) {
@@ -580,13 +585,16 @@ int main(int argc, char** argv) {
         "\"events_late\":{},\"events_processed\":{},\"alerts\":{},\"partials_live\":{},"
         "\"partials_expired\":{},\"partials_evicted\":{},\"limits\":{{\"events_too_deep\":{},"
         "\"events_too_many_values\":{},\"events_time_out_of_range\":{},\"strings_truncated\":{},"
-        "\"join_keys_over_limit\":{},\"partials_evicted_total_cap\":{}}},\"seconds\":{:.3f},"
+        "\"join_keys_over_limit\":{},\"partials_evicted_total_cap\":{}}},"
+        "\"answer_cache\":{{\"found\":{},\"added\":{},\"first_seen\":{},\"skipped\":{}}},"
+        "\"seconds\":{:.3f},"
         "\"events_per_second\":{:.0f},\"peak_memory_kb\":{},\"state\":{{\"restored\":{},"
         "\"saved_bytes\":{}}},\"interrupted_by\":{},\"sources\":{{{}}},\"rules\":[{}]}}\n",
         events_read, malformed + late_malformed, s.events_no_timestamp, s.events_late, s.events_processed, s.alerts,
         s.partials_live, s.partials_expired, s.partials_evicted, s.events_too_deep,
         s.events_too_many_values, s.events_time_out_of_range, s.strings_truncated,
-        s.join_keys_over_limit, s.partials_evicted_total_cap, seconds,
+        s.join_keys_over_limit, s.partials_evicted_total_cap, s.answer_cache.found,
+        s.answer_cache.added, s.answer_cache.first_seen, s.answer_cache.skipped, seconds,
         seconds > 0 ? events_read / seconds : 0.0, PeakRssKb(), restored, state_bytes,
         stop_signal == 0         ? "null"
         : stop_signal == SIGINT ? "\"SIGINT\""

@@ -123,6 +123,13 @@ struct EngineOptions {
   //! (still once per event). The alerts are the same; docs/BENCHMARKS.md
   //! measures both.
   bool multi_pattern = false;
+  //! Keep the answers of wildcard, regex and `in` tests across events, by
+  //! the field's value (a few hundred recent values per field; a field whose
+  //! values rarely repeat is bypassed): the same process name or command
+  //! line is matched against the patterns once, not on every event (with
+  //! the literal prefilter on). The alerts are the same; off for
+  //! measurement.
+  bool cache_answers = true;
   //! Threads to run the rules on (eql/engine.hpp's Engine runs them itself;
   //! the calling thread is one of them). Events are partitioned by
   //! `partition_field` (empty: chosen from the rules, see
@@ -216,6 +223,15 @@ struct EngineStats {
   uint64_t join_keys_over_limit = 0;     //!< stage hits dropped: over max_join_keys_per_event
   uint64_t partials_evicted_total_cap = 0;  //!< of partials_evicted: at max_partials_total
   uint64_t alerts_dropped = 0;           //!< queue full (max_alerts_queued)
+  //! The answer cache (EngineOptions::cache_answers), per event and field
+  //! whose cached leaves were asked: its value was found, was added, was
+  //! seen for the first time (a value is kept on its second sighting), or
+  //! could not be cached (not all text, too long, the field bypassed).
+  //! Counted since Create(); not saved with the state.
+  struct AnswerCacheCounts {
+    uint64_t found = 0, added = 0, first_seen = 0, skipped = 0;
+  };
+  AnswerCacheCounts answer_cache;
   std::vector<RuleStats> rules;   //!< one per rule given to Create()
   //! Per data source (non-"ecs" sources only): records seen, normalized
   //! process records, passed-through other records, unrecognized records.

@@ -175,6 +175,39 @@ class Compiler {
     return std::move(program_);
   }
 
+  // A condition's program, with its branch form.
+  std::shared_ptr<Program> FinishCondition(uint32_t root) {
+    program_->branch_entry = EmitBranches(root, kBranchTrue, kBranchFalse);
+    return Finish(root);
+  }
+
+  // Emits the tests of node `index` so that they lead to `on_true` when it
+  // holds in the bool query and to `on_false` when it does not; returns the
+  // first one. The second operand is emitted first, since the first must
+  // know where to go.
+  uint32_t EmitBranches(uint32_t index, uint32_t on_true, uint32_t on_false) {
+    const Node& n = program_->nodes[index];
+    switch (n.op) {
+      case Op::kAnd:
+        return EmitBranches(n.a, EmitBranches(n.b, on_true, on_false), on_false);
+      case Op::kOr:
+        return EmitBranches(n.a, on_true, EmitBranches(n.b, on_true, on_false));
+      case Op::kNot:
+        return EmitBranches(n.a, on_false, on_true);
+      default:
+        break;
+    }
+    Branch b{.node = index, .on_true = on_true, .on_false = on_false};
+    if (n.op == Op::kFieldCompare || n.op == Op::kFieldMatch || n.op == Op::kFieldIn ||
+        n.op == Op::kFieldNotNull) {
+      b.fast = true;
+      b.shared = n.d;
+      if (n.negate) std::swap(b.on_true, b.on_false);  // must_not of the leaf
+    }
+    program_->branches.push_back(b);
+    return static_cast<uint32_t>(program_->branches.size() - 1);
+  }
+
   std::vector<Diagnostic> diagnostics;
 
   std::optional<Value> Error(const ast::Location& loc, std::string message) {
@@ -975,7 +1008,7 @@ Compiled<CompiledCondition> CompileCondition(const ast::Expr& condition, io::Fie
     out.diagnostics = std::move(c.diagnostics);
     return out;
   }
-  out.value = CompiledCondition{c.Finish(v->node)};
+  out.value = CompiledCondition{c.FinishCondition(v->node)};
   return out;
 }
 
@@ -1007,7 +1040,7 @@ Compiled<CompiledEventQuery> CompileEventQuery(const ast::EventQuery& query,
     }
     // A condition folded to a constant decides alone (or with the category).
     Value root = c.And(category, *cond);
-    q.condition = CompiledCondition{c.Finish(root.node)};
+    q.condition = CompiledCondition{c.FinishCondition(root.node)};
   }
   out.value = std::move(q);
   return out;

@@ -103,6 +103,22 @@ struct InSet {
   bool has_false = false;
 };
 
+//! One test of a condition's branch form (Program::branches): the value of
+//! node `node` in the bool query, then the branch to take next. `fast`: the
+//! node is a field fast-path leaf, its negation already folded into the two
+//! targets (and `shared` its Node::d); else the evaluator's whole answer for
+//! the node is used (a generic predicate, a constant).
+struct Branch {
+  uint32_t node = 0;
+  uint32_t shared = 0;
+  uint32_t on_true = 0;
+  uint32_t on_false = 0;
+  bool fast = false;
+};
+//! Branch targets that end the evaluation.
+inline constexpr uint32_t kBranchTrue = UINT32_MAX;
+inline constexpr uint32_t kBranchFalse = UINT32_MAX - 1;
+
 struct Program {
   std::vector<Node> nodes;
   std::vector<uint32_t> lists;  //!< child and field lists
@@ -114,6 +130,14 @@ struct Program {
   uint32_t root = 0;
   uint32_t field_limit = 0;         //!< 1 + the largest field id read
   std::vector<io::FieldId> fields;  //!< every field read, sorted, distinct
+  //! A condition's `and`/`or`/`not` structure as a chain of tests, each
+  //! naming the next for either answer (empty for a value's program). In
+  //! the bool query null and false lead to the same place (a leaf is
+  //! two-valued there, and `not` is must_not), so whether the condition
+  //! holds needs no three-valued logic and no recursion: the engine asks it
+  //! of about ten conditions an event, some with hundreds of leaves.
+  std::vector<Branch> branches;
+  uint32_t branch_entry = 0;
 
   Program() = default;
   Program(const Program&) = delete;  // consts point into texts

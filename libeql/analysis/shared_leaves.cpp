@@ -107,6 +107,7 @@ bool SharedLeaves::Intern(const Program& program, const Node& n, uint32_t& id) {
     return true;
   }
   ++count_;
+  info_.push_back({.field = n.a, .keep_by_value = n.op == Op::kFieldMatch || n.op == Op::kFieldIn});
   if (n.op == Op::kFieldMatch && !program.match_sets[n.b].regex) {
     const MatchSet& set = program.match_sets[n.b];
     SharedMatchSet s;

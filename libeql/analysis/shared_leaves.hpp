@@ -41,6 +41,15 @@ struct SharedMatchSet {
   std::vector<std::string> patterns;
 };
 
+//! What the answer cache needs of a leaf: its field, and whether its answer
+//! is worth keeping by the field's value (expr/shared_leaves.hpp): a
+//! wildcard, regex or `in` leaf costs more to compute than to look up;
+//! `==`, `<`, `!= null` cost less.
+struct SharedLeafInfo {
+  io::FieldId field = 0;
+  bool keep_by_value = false;
+};
+
 class SharedLeaves {
  public:
   //! The id of fast-path node `n` (not yet added) of `program`, whose
@@ -51,10 +60,13 @@ class SharedLeaves {
   const std::vector<SharedMatchSet>& match_sets() const { return match_sets_; }
   //! How many registrations found their leaf already there.
   uint64_t merged() const { return merged_; }
+  //! Per leaf id.
+  const std::vector<SharedLeafInfo>& info() const { return info_; }
 
  private:
   absl::flat_hash_map<std::string, uint32_t> index_;
   std::vector<SharedMatchSet> match_sets_;
+  std::vector<SharedLeafInfo> info_;
   uint32_t count_ = 0;
   uint64_t merged_ = 0;
 };

@@ -223,9 +223,22 @@ class Evaluator {
     }
     const uint32_t id = n.d - 1;
     if (memo_->Known(id)) return memo_->Answer(id);
-    const Tri t = n.op == Op::kFieldMatch && memo_->InAutomaton(id)
-                      ? memo_->MatchByAutomaton(id, r_)
-                      : Compute(n);
+    return FirstAsked(n, id);
+  }
+
+  // A shared leaf not yet answered for this event (out of line: the memo's
+  // answer above is the common case, and stays small enough to inline).
+  [[gnu::noinline]] Tri FirstAsked(const Node& n, uint32_t id) {
+    // An answer kept for this value in an earlier event is the answer now.
+    uint8_t* cell = memo_->CacheCell(id, r_);
+    Tri t;
+    if (cell != nullptr && *cell != 0) {
+      t = static_cast<Tri>(*cell - 1);
+    } else {
+      t = n.op == Op::kFieldMatch && memo_->InAutomaton(id) ? memo_->MatchByAutomaton(id, r_)
+                                                            : Compute(n);
+      if (cell != nullptr) *cell = static_cast<uint8_t>(static_cast<uint8_t>(t) + 1);
+    }
     memo_->Keep(id, t);
     return t;
   }
@@ -241,6 +254,29 @@ class Evaluator {
       default:
         return FieldNotNull(n);
     }
+  }
+
+  // Whether the condition holds, by its branch form (Program::branches): a
+  // loop over tests rather than a recursion over nodes, with a shared
+  // leaf's answer read straight from the event's memo.
+  bool Holds() {
+    const analysis::Branch* code = p_.branches.data();
+    uint32_t i = p_.branch_entry;
+    while (i < analysis::kBranchFalse) {
+      const analysis::Branch& b = code[i];
+      bool holds;
+      if (b.fast) {
+        // Nothing is bound at the top of a condition: the memo answers any
+        // shared leaf.
+        holds = b.shared != 0 && memo_ != nullptr && memo_->Known(b.shared - 1)
+                    ? memo_->Answer(b.shared - 1) == Tri::kTrue
+                    : Leaf(p_.nodes[b.node]) == Tri::kTrue;
+      } else {
+        holds = Pred(b.node) == Tri::kTrue;
+      }
+      i = holds ? b.on_true : b.on_false;
+    }
+    return i == analysis::kBranchTrue;
   }
 
   // The value of top-level conjunct `index` in the bool query.
@@ -413,7 +449,12 @@ Tri EvaluateCondition(const analysis::CompiledCondition& condition, const io::Re
 }
 
 bool Matches(const analysis::CompiledCondition& condition, const io::Record& record) {
-  return EvaluateCondition(condition, record) == Tri::kTrue;
+  const Program& program = *condition.program;
+  if (program.branches.empty()) return EvaluateCondition(condition, record) == Tri::kTrue;
+  Scratch& s = tls_scratch;
+  s.arena.Reset();
+  Evaluator e(program, record, s);
+  return e.Holds();
 }
 
 std::vector<uint32_t> RequiredLeaves(const analysis::Program& program, bool& only_leaves) {

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "analysis/program.hpp"
 
 namespace eql::expr {
@@ -51,13 +53,31 @@ bool ForEachText(const io::Record& record, io::FieldId field, F&& f) {
 }  // namespace
 
 std::unique_ptr<SharedMatcher> SharedMatcher::Build(const analysis::SharedLeaves& leaves,
-                                                    bool use_automaton) {
+                                                    bool use_automaton, bool cache_by_value) {
   std::unique_ptr<SharedMatcher> m(new SharedMatcher());
   const auto& all = leaves.match_sets();
   m->leaf_count_ = leaves.size();
   m->set_of_leaf_.assign(leaves.size(), -1);
   m->summary_.leaves = leaves.size();
   m->summary_.merged = leaves.merged();
+  // The answer cache: one per field that has leaves worth keeping, a column
+  // per such leaf.
+  m->cache_of_leaf_.assign(leaves.size(), -1);
+  m->column_of_leaf_.assign(leaves.size(), 0);
+  if (cache_by_value) {
+    absl::flat_hash_map<io::FieldId, int32_t> cache_of_field;
+    for (uint32_t leaf = 0; leaf < leaves.info().size(); ++leaf) {
+      const analysis::SharedLeafInfo& info = leaves.info()[leaf];
+      if (!info.keep_by_value) continue;
+      auto [it, added] =
+          cache_of_field.try_emplace(info.field, static_cast<int32_t>(m->cached_fields_.size()));
+      if (added) m->cached_fields_.push_back({.field = info.field});
+      m->cache_of_leaf_[leaf] = it->second;
+      m->column_of_leaf_[leaf] = m->cached_fields_[it->second].width++;
+      ++m->summary_.cached_leaves;
+    }
+    m->summary_.cached_fields = m->cached_fields_.size();
+  }
   if (!use_automaton) return m;  // every leaf is computed by the evaluator
   m->sets_.resize(all.size());
   if (use_automaton && hs_valid_platform() != HS_SUCCESS) {
@@ -166,7 +186,8 @@ LeafMemo::LeafMemo(const SharedMatcher& matcher)
       answer_(matcher.leaf_count_, Tri::kNull),
       hit_(matcher.sets_.size(), 0),
       scanned_(matcher.groups_.size(), 0),
-      testable_(matcher.groups_.size(), 0) {
+      testable_(matcher.groups_.size(), 0),
+      caches_(matcher.cached_fields_.size()) {
   for (const SharedMatcher::Group& g : m_.groups_) {
     // One scratch serves every database it was allocated (or grown) for.
     if (g.db != nullptr) hs_alloc_scratch(g.db, &scratch_);
@@ -180,6 +201,7 @@ void LeafMemo::BeginEvent() {
     std::fill(done_.begin(), done_.end(), 0);
     std::fill(hit_.begin(), hit_.end(), 0);
     std::fill(scanned_.begin(), scanned_.end(), 0);
+    for (ValueCache& c : caches_) c.event = 0;
     epoch_ = 1;
   }
 }
@@ -232,6 +254,77 @@ Tri LeafMemo::MatchByAutomaton(uint32_t leaf, const io::Record& record) {
     });
   }
   return hit ? Tri::kTrue : (testable_[s.group] ? Tri::kFalse : Tri::kNull);
+}
+
+uint8_t* LeafMemo::SelectRow(ValueCache& cache, const SharedMatcher::CachedField& field,
+                             const io::Record& record) {
+  if (cache.bypass > 0) {
+    --cache.bypass;
+    ++cache_counts_.values_skipped;
+    return nullptr;
+  }
+  // The key: every non-null value, each as its length and bytes (so that
+  // ["ab", "c"] is not ["a", "bc"]); only texts, whose answers do not
+  // depend on a number's type.
+  key_.clear();
+  for (io::Scalar v : record.Get(field.field)) {
+    if (v.is_null()) continue;
+    if (v.type != io::Scalar::Type::kString ||
+        key_.size() + sizeof(uint32_t) + v.s.size() > kMaxCachedKey) {
+      ++cache_counts_.values_skipped;
+      return nullptr;
+    }
+    const uint32_t size = static_cast<uint32_t>(v.s.size());
+    key_.append(reinterpret_cast<const char*>(&size), sizeof size);
+    key_.append(v.s);
+  }
+  if (key_.empty()) {  // no value: every leaf's answer is null, computed at once
+    ++cache_counts_.values_skipped;
+    return nullptr;
+  }
+  if (cache.hashes.empty()) {
+    cache.hashes.assign(kCacheSlots, 0);
+    cache.keys.resize(kCacheSlots);
+    cache.cells.assign(size_t{kCacheSlots} * field.width, 0);
+    cache.recent.assign(kCacheSlots / 2, 0);
+    cache.seen.assign(kSeenSlots, 0);
+  }
+  const uint64_t hash = absl::HashOf(absl::string_view(key_.data(), key_.size()));
+  const uint32_t set = static_cast<uint32_t>(hash >> 32) & (kCacheSlots / 2 - 1);
+  uint32_t slot = 0;
+  bool found = false;
+  for (uint32_t way = 0; way < 2 && !found; ++way) {
+    slot = set * 2 + way;
+    found = cache.hashes[slot] == hash && cache.keys[slot] == key_;
+  }
+  uint8_t* row = cache.cells.data() + size_t{slot} * field.width;
+  if (found) {
+    ++cache_counts_.values_found;
+    ++cache.window_found;
+  } else if (uint64_t& seen = cache.seen[hash & (kSeenSlots - 1)]; seen != hash) {
+    // A value is let in on its second sighting: one-off values (a unique
+    // path, a command line with a fresh temp name) would otherwise push out
+    // the ones that recur, and each would cost a slot's reset for nothing.
+    seen = hash;
+    ++cache_counts_.values_first_seen;
+    row = nullptr;
+  } else {
+    // The way not used last gives its slot; its answers are forgotten.
+    slot = set * 2 + (cache.recent[set] ^ 1);
+    row = cache.cells.data() + size_t{slot} * field.width;
+    cache.hashes[slot] = hash;
+    cache.keys[slot].assign(key_);
+    std::memset(row, 0, field.width);
+    ++cache_counts_.values_added;
+  }
+  if (row != nullptr) cache.recent[set] = static_cast<uint8_t>(slot & 1);
+  if (++cache.window == kWindow) {
+    // Fewer than one value in eight seen again: keeping them costs more
+    // than it gives back.
+    if (cache.window_found * 8 < kWindow) cache.bypass = kBypassEvents;
+    cache.window = cache.window_found = 0;
+  }
+  return row;
 }
 
 EventScope::EventScope(LeafMemo& memo, const io::Record& record)

@@ -23,6 +23,15 @@
 //   - EventScope makes the evaluator use a LeafMemo for one record while it
 //     lives on this thread; without a scope, or for another record, leaves
 //     are evaluated as before.
+//   - The answer cache (in LeafMemo) keeps answers across events, by value:
+//     event streams repeat their values (the same process names, paths,
+//     actions, command lines of scheduled jobs), and a wildcard, regex or
+//     `in` leaf is a function of its field's values alone. Per field, a
+//     2-way set-associative table of kCacheSlots recent values (the field's
+//     non-null values, all strings, length-prefixed, at most kMaxCachedKey
+//     bytes) holds one cell per leaf over the field: unknown, or the
+//     answer. A field whose values rarely repeat (ids, timestamps, unique
+//     paths) is bypassed for a while, so it costs only a counter.
 //
 // Exactness: a leaf's id names its answer on any record (the interning key
 // holds everything the answer depends on); the automaton only prefilters (a
@@ -54,8 +63,9 @@ class SharedMatcher {
  public:
   //! `use_automaton` false: every pattern goes to the simple matcher (the
   //! baseline the benchmark compares with; answers are the same).
+  //! `cache_by_value` false: no answer is kept beyond its event (likewise).
   static std::unique_ptr<SharedMatcher> Build(const analysis::SharedLeaves& leaves,
-                                              bool use_automaton);
+                                              bool use_automaton, bool cache_by_value = true);
   ~SharedMatcher();
   SharedMatcher(const SharedMatcher&) = delete;
   SharedMatcher& operator=(const SharedMatcher&) = delete;
@@ -73,6 +83,8 @@ class SharedMatcher {
     size_t factors = 0;             //!< distinct literals compiled into them
     size_t automaton_patterns = 0;  //!< patterns found through a factor
     size_t loop_patterns = 0;       //!< patterns tried directly
+    size_t cached_fields = 0;       //!< fields with an answer cache
+    size_t cached_leaves = 0;       //!< leaves answered through it
     std::string error;              //!< why a database was not built, if one was not
   };
   const Summary& summary() const { return summary_; }
@@ -103,6 +115,15 @@ class SharedMatcher {
   std::vector<Group> groups_;
   std::vector<Set> sets_;
   std::vector<int32_t> set_of_leaf_;  //!< the set of a wildcard leaf in the automaton, else -1
+  //! The answer cache's layout: per leaf, its field's cache (-1: none) and
+  //! its column in that cache's rows; per cache, the field and row width.
+  std::vector<int32_t> cache_of_leaf_;
+  std::vector<uint32_t> column_of_leaf_;
+  struct CachedField {
+    io::FieldId field = 0;
+    uint32_t width = 0;
+  };
+  std::vector<CachedField> cached_fields_;
   size_t leaf_count_ = 0;
   Summary summary_;
 };
@@ -130,7 +151,52 @@ class LeafMemo {
   //! when the field has no testable value (the evaluator's FieldMatch).
   analysis::Tri MatchByAutomaton(uint32_t leaf, const io::Record& record);
 
+  //! Slots of a field's answer cache (kCacheSlots / 2 sets of 2), and the
+  //! longest value (all its texts, length-prefixed) it keeps.
+  static constexpr uint32_t kCacheSlots = 256;
+  static constexpr size_t kMaxCachedKey = 512;
+  //! The answer cache's cell of leaf `leaf` for `record`'s values of its
+  //! field: 0 while unknown, else 1 + the answer (a Tri). Null when the leaf
+  //! is not cached or this value is not (a number among the values, no
+  //! value, too long, or a field whose values rarely repeat). The cell
+  //! stays valid until the next event.
+  uint8_t* CacheCell(uint32_t leaf, const io::Record& record) {
+    const int32_t c = m_.cache_of_leaf_[leaf];
+    if (c < 0) return nullptr;
+    ValueCache& cache = caches_[c];
+    if (cache.event != epoch_) {
+      cache.event = epoch_;
+      cache.row = SelectRow(cache, m_.cached_fields_[c], record);
+    }
+    return cache.row == nullptr ? nullptr : cache.row + m_.column_of_leaf_[leaf];
+  }
+  struct CacheCounts {
+    uint64_t values_found = 0;       //!< an event's value was in its field's cache
+    uint64_t values_added = 0;       //!< it was not, and took a slot
+    uint64_t values_skipped = 0;     //!< not cacheable, or the field bypassed
+    uint64_t values_first_seen = 0;  //!< not kept: first sighting
+  };
+  CacheCounts cache_counts() const { return cache_counts_; }
+
  private:
+  struct ValueCache {
+    uint32_t event = 0;            //!< epoch at which `row` was chosen
+    uint8_t* row = nullptr;        //!< the cells of this event's value, or null
+    std::vector<uint64_t> hashes;  //!< per slot; allocated on first use
+    std::vector<std::string> keys;
+    std::vector<uint8_t> cells;   //!< kCacheSlots rows of the field's width
+    std::vector<uint8_t> recent;  //!< per set: the way used last
+    std::vector<uint64_t> seen;   //!< hashes of values seen once (kSeenSlots)
+    //! Hit rate over the last window of lookups; a poor one bypasses the
+    //! cache for the next kBypassEvents events that ask.
+    uint32_t window = 0, window_found = 0, bypass = 0;
+  };
+  static constexpr uint32_t kWindow = 512;
+  static constexpr uint32_t kSeenSlots = 1024;
+  static constexpr uint32_t kBypassEvents = 8192;
+  uint8_t* SelectRow(ValueCache& cache, const SharedMatcher::CachedField& field,
+                     const io::Record& record);
+
   void Scan(uint32_t group, const io::Record& record);
   std::string_view Folded(std::string_view text);
   static int OnMatch(unsigned int id, unsigned long long from, unsigned long long to,
@@ -146,6 +212,9 @@ class LeafMemo {
   std::vector<uint8_t> testable_;      //!< per group: some value had a text
   std::string fold_;
   std::vector<uint32_t> factor_hits_;  //!< factors found in the value being scanned
+  std::vector<ValueCache> caches_;     //!< per cached field
+  std::string key_;                    //!< the value being looked up
+  CacheCounts cache_counts_;
 };
 
 //! While alive, evaluations of `record` on this thread use `state`.

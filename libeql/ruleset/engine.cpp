@@ -873,7 +873,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::vector<Rule> rules,
   for (uint32_t i = 0; i < impl->rules.size(); ++i) {
     (void)impl->CompileRule(i);
   }
-  impl->matcher = expr::SharedMatcher::Build(impl->shared_leaves, o.multi_pattern);
+  impl->matcher = expr::SharedMatcher::Build(impl->shared_leaves, o.multi_pattern,
+                                             o.cache_answers);
   impl->leaf_memo = std::make_unique<expr::LeafMemo>(*impl->matcher);
   impl->BuildGuards();
   io::JsonProjector::Limits limits{.max_depth = o.max_json_depth,
@@ -1033,6 +1034,11 @@ EngineStats Engine::stats() const {
     return s;
   }
   EngineStats s = impl_->stats;
+  const expr::LeafMemo::CacheCounts cache = impl_->leaf_memo->cache_counts();
+  s.answer_cache = {.found = cache.values_found,
+                    .added = cache.values_added,
+                    .first_seen = cache.values_first_seen,
+                    .skipped = cache.values_skipped};
   if (impl_->reorder) s.events_late += impl_->reorder->counters().late;
   const io::JsonProjector::Counters& limits = impl_->projector->counters();
   const io::JsonProjector::Counters& restored = impl_->restored_limits;

@@ -66,6 +66,11 @@ uint64_t HashScalar(const io::Scalar& v) {
 }
 
 void AddStats(EngineStats& into, const EngineStats& from, bool event_counters) {
+  // Every shard keeps its own answer cache.
+  into.answer_cache.found += from.answer_cache.found;
+  into.answer_cache.added += from.answer_cache.added;
+  into.answer_cache.first_seen += from.answer_cache.first_seen;
+  into.answer_cache.skipped += from.answer_cache.skipped;
   if (event_counters) {
     // Every event passes through exactly one partitioned shard: its
     // counters are the engine's. Global shards see the same events again.

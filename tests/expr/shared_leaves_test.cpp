@@ -235,5 +235,113 @@ TEST(SharedLeaves, AMemoAnswersOnlyItsOwnRecord) {
   EXPECT_FALSE(expr::Matches(*c.value, one));
 }
 
+// The answer cache (LeafMemo::CacheCell) keeps wildcard and `in` answers by
+// the field's values across events: an event must get the answer its own
+// values give, whatever came before.
+TEST(SharedLeaves, CachedAnswersAreTheValuesOwn) {
+  std::printf(
+      "checks: 120 wildcard and in sets over 6,000 events whose values recur, then are "
+      "all new, then recur again: every answer equals the condition's own; the cache "
+      "was used, evicted and bypassed\n");
+  std::mt19937 rng(20261202);
+  io::FieldRegistry fields;
+  analysis::SharedLeaves leaves;
+  analysis::CompileOptions shared;
+  shared.shared_leaves = &leaves;
+  std::vector<analysis::CompiledCondition> alone, with_ids;
+  for (int i = 0; i < 120; ++i) {
+    std::vector<ast::Expr> items;
+    const size_t n = 1 + rng() % 4;
+    for (size_t k = 0; k < n; ++k) {
+      items.push_back(Str(i % 3 == 2 ? RandomText(rng, 3) : RandomPattern(rng)));
+    }
+    ast::Expr e = i % 3 == 0   ? Colon(Field("f"), items)
+                  : i % 3 == 1 ? Match(Field("f"), ast::MatchOp::kLike, items, rng() % 2 == 0)
+                               : In(Field("f"), items, rng() % 4 == 0, rng() % 2 == 0);
+    if (rng() % 4 == 0) e = Not(std::move(e));
+    auto a = analysis::CompileCondition(e, fields);
+    auto b = analysis::CompileCondition(e, fields, shared);
+    ASSERT_TRUE(a.ok() && b.ok());
+    alone.push_back(*a.value);
+    with_ids.push_back(*b.value);
+  }
+  auto matcher = expr::SharedMatcher::Build(leaves, /*use_automaton=*/false);
+  EXPECT_EQ(matcher->summary().cached_fields, 1u);
+  EXPECT_GE(matcher->summary().cached_leaves, 100u);
+  expr::LeafMemo memo(*matcher);
+  // 60 recurring events: texts, arrays (["a", "bc"] is not ["ab", "c"]),
+  // numbers and nulls among them (not cached: their answers depend on type).
+  std::vector<std::string> recurring = {R"({"f": ["a", "bc"]})",
+                                        R"({"f": ["ab", "c"]})",
+                                        R"({"f": "abc"})",
+                                        R"({"f": 12345})",
+                                        R"({"f": null})",
+                                        R"({"f": ["ab", 1]})",
+                                        "{}"};
+  while (recurring.size() < 60) recurring.push_back(RandomEvent(rng));
+  io::JsonProjector projector(fields);
+  io::Record record;
+  size_t checked = 0, true_answers = 0;
+  auto check = [&](const std::string& json) {
+    ASSERT_TRUE(projector.Project(json, record).ok()) << json;
+    expr::EventScope scope(memo, record);
+    for (size_t i = 0; i < alone.size(); ++i) {
+      const Tri want = expr::EvaluateCondition(alone[i], record);
+      ASSERT_EQ(expr::EvaluateCondition(with_ids[i], record), want) << json << " set " << i;
+      ASSERT_EQ(expr::Matches(with_ids[i], record), want == Tri::kTrue) << json << " set " << i;
+      true_answers += want == Tri::kTrue;
+      ++checked;
+    }
+  };
+  for (int e = 0; e < 2000; ++e) check(recurring[rng() % recurring.size()]);
+  const auto warm = memo.cache_counts();
+  // About 40% of the events have no text to key on (numbers, nulls, none).
+  EXPECT_GT(warm.values_found, 600u) << "recurring values should be answered from the cache";
+  EXPECT_GT(warm.values_added, 20u);
+  // 2,000 values never seen before: they push the recurring ones out (or,
+  // once the field is seen not to repeat, are not looked up at all).
+  for (int e = 0; e < 2000; ++e) {
+    check(R"({"f": )" + JsonString(std::to_string(e) + "-" + RandomText(rng, 4)) + "}");
+  }
+  const auto cold = memo.cache_counts();
+  EXPECT_GT(cold.values_first_seen, warm.values_first_seen + 400);
+  EXPECT_GT(cold.values_skipped, warm.values_skipped + 500) << "a field that stops repeating "
+                                                               "is bypassed";
+  for (int e = 0; e < 2000; ++e) check(recurring[rng() % recurring.size()]);
+  std::printf(
+      "  %zu answers compared (%zu true); values found %lu, added %lu, first seen %lu, "
+      "skipped %lu\n",
+      checked, true_answers, static_cast<unsigned long>(memo.cache_counts().values_found),
+      static_cast<unsigned long>(memo.cache_counts().values_added),
+      static_cast<unsigned long>(memo.cache_counts().values_first_seen),
+      static_cast<unsigned long>(memo.cache_counts().values_skipped));
+  EXPECT_GT(true_answers, checked / 20);
+}
+
+TEST(SharedLeaves, CacheKeysKeepArrayBoundaries) {
+  std::printf(
+      "checks: f : \"ab\" is false on [\"a\", \"bc\"] and true on [\"ab\", \"c\"], "
+      "each asked often enough to be answered from the cache\n");
+  io::FieldRegistry fields;
+  analysis::SharedLeaves leaves;
+  analysis::CompileOptions shared;
+  shared.shared_leaves = &leaves;
+  auto c = analysis::CompileCondition(Colon(Field("f"), {Str("ab")}), fields, shared);
+  ASSERT_TRUE(c.ok());
+  auto matcher = expr::SharedMatcher::Build(leaves, false);
+  expr::LeafMemo memo(*matcher);
+  io::JsonProjector projector(fields);
+  io::Record record;
+  for (int round = 0; round < 4; ++round) {
+    for (auto [json, want] :
+         {std::pair{R"({"f": ["a", "bc"]})", false}, std::pair{R"({"f": ["ab", "c"]})", true}}) {
+      ASSERT_TRUE(projector.Project(json, record).ok());
+      expr::EventScope scope(memo, record);
+      EXPECT_EQ(expr::Matches(*c.value, record), want) << json << " round " << round;
+    }
+  }
+  EXPECT_GE(memo.cache_counts().values_found, 4u);
+}
+
 }  // namespace
 }  // namespace eql
