@@ -219,7 +219,7 @@ class Evaluator {
   // is this node's alone), else computed.
   Tri Leaf(const Node& n) {
     if (n.d == 0 || memo_ == nullptr || (n.a < s_.is_bound.size() && s_.is_bound[n.a])) {
-      return Compute(n);
+      return Compute(p_, n);
     }
     const uint32_t id = n.d - 1;
     if (memo_->Known(id)) return memo_->Answer(id);
@@ -235,22 +235,31 @@ class Evaluator {
     if (cell != nullptr && *cell != 0) {
       t = static_cast<Tri>(*cell - 1);
     } else {
-      t = n.op == Op::kFieldMatch && memo_->InAutomaton(id) ? memo_->MatchByAutomaton(id, r_)
-                                                            : Compute(n);
+      // Computed at the leaf's home node when it has one: any node with
+      // its id gives the same answer, and that one is warm in the caches.
+      const SharedMatcher::Home& home = memo_->matcher().home(id);
+      if (n.op == Op::kFieldMatch && memo_->InAutomaton(id)) {
+        t = memo_->MatchByAutomaton(id, r_);
+      } else if (home.program != nullptr) {
+        t = Compute(*home.program, home.program->nodes[home.node]);
+      } else {
+        t = Compute(p_, n);
+      }
       if (cell != nullptr) *cell = static_cast<uint8_t>(static_cast<uint8_t>(t) + 1);
     }
     memo_->Keep(id, t);
     return t;
   }
 
-  Tri Compute(const Node& n) {
+  // A fast-path leaf of program `p` (this evaluator's, or the leaf's home).
+  Tri Compute(const Program& p, const Node& n) {
     switch (n.op) {
       case Op::kFieldCompare:
-        return FieldCompare(n);
+        return FieldCompare(p, n);
       case Op::kFieldMatch:
-        return FieldMatch(n);
+        return FieldMatch(p, n);
       case Op::kFieldIn:
-        return FieldIn(n);
+        return FieldIn(p, n);
       default:
         return FieldNotNull(n);
     }
@@ -306,8 +315,8 @@ class Evaluator {
     return acc;
   }
 
-  Tri FieldCompare(const Node& n) {
-    const Scalar& c = p_.consts[n.b];
+  Tri FieldCompare(const Program& p, const Node& n) {
+    const Scalar& c = p.consts[n.b];
     auto op = static_cast<CompareOp>(n.sub);
     if (n.date) {
       return ForEachValue(n.a, [&](const Scalar& v) {
@@ -359,8 +368,8 @@ class Evaluator {
     return Tri::kFalse;
   }
 
-  Tri FieldMatch(const Node& n) {
-    const MatchSet& m = p_.match_sets[n.b];
+  Tri FieldMatch(const Program& p, const Node& n) {
+    const MatchSet& m = p.match_sets[n.b];
     return ForEachValue(n.a, [&](const Scalar& v) { return MatchOne(m, v); });
   }
 
@@ -395,8 +404,8 @@ class Evaluator {
     }
   }
 
-  Tri FieldIn(const Node& n) {
-    const InSet& set = p_.in_sets[n.b];
+  Tri FieldIn(const Program& p, const Node& n) {
+    const InSet& set = p.in_sets[n.b];
     return ForEachValue(n.a, [&](const Scalar& v) { return ToTri(InOne(set, v)); });
   }
 
@@ -494,6 +503,13 @@ bool ConjunctHolds(const analysis::CompiledCondition& condition, uint32_t node,
   s.arena.Reset();
   Evaluator e(*condition.program, record, s);
   return e.Conjunct(node) == Tri::kTrue;
+}
+
+Tri LeafAnswer(const analysis::Program& program, uint32_t node, const io::Record& record) {
+  Scratch& s = tls_scratch;
+  s.arena.Reset();
+  Evaluator e(program, record, s);
+  return e.Leaf(program.nodes[node]);
 }
 
 void KeyValues(const analysis::CompiledKey& key, const io::Record& record,

@@ -49,6 +49,12 @@ std::vector<uint32_t> RequiredLeaves(const analysis::Program& program, bool& onl
 bool ConjunctHolds(const analysis::CompiledCondition& condition, uint32_t node,
                    const io::Record& record);
 
+//! Fast-path leaf `node` of `program` for `record`, before its negation (a
+//! shared leaf's home, expr/shared_leaves.hpp: the engine tests a unit's
+//! required leaf there rather than in the unit's own, cold, program). Kept
+//! in the event's memo like any shared leaf.
+Tri LeafAnswer(const analysis::Program& program, uint32_t node, const io::Record& record);
+
 // KeyValues()
 //
 // Replaces `out` with every distinct non-null value of a key expression: for

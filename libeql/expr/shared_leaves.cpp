@@ -52,11 +52,25 @@ bool ForEachText(const io::Record& record, io::FieldId field, F&& f) {
 
 }  // namespace
 
-std::unique_ptr<SharedMatcher> SharedMatcher::Build(const analysis::SharedLeaves& leaves,
-                                                    bool use_automaton, bool cache_by_value) {
+std::unique_ptr<SharedMatcher> SharedMatcher::Build(
+    const analysis::SharedLeaves& leaves, bool use_automaton, bool cache_by_value,
+    std::span<const analysis::Program* const> programs) {
   std::unique_ptr<SharedMatcher> m(new SharedMatcher());
   const auto& all = leaves.match_sets();
   m->leaf_count_ = leaves.size();
+  m->homes_.resize(leaves.size());
+  for (const analysis::Program* p : programs) {
+    if (p == nullptr) continue;
+    for (uint32_t i = 0; i < p->nodes.size(); ++i) {
+      const uint32_t d = p->nodes[i].d;
+      const analysis::Op op = p->nodes[i].op;
+      const bool leaf = op == analysis::Op::kFieldCompare || op == analysis::Op::kFieldMatch ||
+                        op == analysis::Op::kFieldIn || op == analysis::Op::kFieldNotNull;
+      if (leaf && d != 0 && d <= leaves.size() && m->homes_[d - 1].program == nullptr) {
+        m->homes_[d - 1] = {.program = p, .node = i};
+      }
+    }
+  }
   m->set_of_leaf_.assign(leaves.size(), -1);
   m->summary_.leaves = leaves.size();
   m->summary_.merged = leaves.merged();

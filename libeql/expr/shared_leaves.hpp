@@ -46,6 +46,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -64,13 +65,27 @@ class SharedMatcher {
   //! `use_automaton` false: every pattern goes to the simple matcher (the
   //! baseline the benchmark compares with; answers are the same).
   //! `cache_by_value` false: no answer is kept beyond its event (likewise).
-  static std::unique_ptr<SharedMatcher> Build(const analysis::SharedLeaves& leaves,
-                                              bool use_automaton, bool cache_by_value = true);
+  //! `programs`: the rule set's compiled conditions; the first node of each
+  //! leaf found in them becomes its home (see Home()).
+  static std::unique_ptr<SharedMatcher> Build(
+      const analysis::SharedLeaves& leaves, bool use_automaton, bool cache_by_value = true,
+      std::span<const analysis::Program* const> programs = {});
   ~SharedMatcher();
   SharedMatcher(const SharedMatcher&) = delete;
   SharedMatcher& operator=(const SharedMatcher&) = delete;
 
   size_t leaf_count() const { return leaf_count_; }
+
+  //! Where leaf `leaf` is computed, whichever rule asks: one program's node
+  //! (null program: none was given; the asking node is used). A leaf
+  //! written in 300 rules has 300 nodes, each in its own rule's program and
+  //! cold in the caches; computing it always from the same one keeps that
+  //! node, its constants and its patterns warm.
+  struct Home {
+    const analysis::Program* program = nullptr;
+    uint32_t node = 0;
+  };
+  const Home& home(uint32_t leaf) const { return homes_[leaf]; }
   //! Shortest factor worth a database entry: shorter ones occur in most
   //! texts, and verifying their patterns would cost what the loop does.
   static constexpr size_t kMinFactor = 3;
@@ -117,6 +132,7 @@ class SharedMatcher {
   std::vector<int32_t> set_of_leaf_;  //!< the set of a wildcard leaf in the automaton, else -1
   //! The answer cache's layout: per leaf, its field's cache (-1: none) and
   //! its column in that cache's rows; per cache, the field and row width.
+  std::vector<Home> homes_;  //!< per leaf
   std::vector<int32_t> cache_of_leaf_;
   std::vector<uint32_t> column_of_leaf_;
   struct CachedField {
@@ -144,6 +160,7 @@ class LeafMemo {
     done_[leaf] = epoch_;
     answer_[leaf] = answer;
   }
+  const SharedMatcher& matcher() const { return m_; }
   //! Whether wildcard leaf `leaf` is answered by its field's automaton.
   bool InAutomaton(uint32_t leaf) const { return m_.set_of_leaf_[leaf] >= 0; }
   //! Such a leaf over `record`'s field values: true when a value matches a

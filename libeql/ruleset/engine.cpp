@@ -504,16 +504,24 @@ void Engine::Impl::BuildGuards() {
 bool Engine::Impl::Guarded(uint32_t unit, const io::Record& record) {
   for (uint32_t i = guard_begin[unit]; i < guard_begin[unit + 1]; ++i) {
     const Guard& g = guards[i];
-    bool holds;
+    // In the bool query a leaf is two-valued (null is false), and a
+    // negated leaf (!=, not in, == null) is must_not of it.
+    auto holds = [&](analysis::Tri t) {
+      return g.negate ? t != analysis::Tri::kTrue : t == analysis::Tri::kTrue;
+    };
     if (leaf_memo->Known(g.leaf)) {
-      // In the bool query a leaf is two-valued (null is false), and a
-      // negated leaf (!=, not in, == null) is must_not of it.
-      const analysis::Tri t = leaf_memo->Answer(g.leaf);
-      holds = g.negate ? t != analysis::Tri::kTrue : t == analysis::Tri::kTrue;
-    } else {
-      holds = expr::ConjunctHolds(units[unit].query.where, g.node, record);
+      if (!holds(leaf_memo->Answer(g.leaf))) return false;
+      continue;
     }
-    if (!holds) return false;
+    // Not yet answered: computed at the leaf's home (expr/shared_leaves.hpp),
+    // so that the unit's own program stays untouched until a guard lets it
+    // through.
+    const expr::SharedMatcher::Home& home = matcher->home(g.leaf);
+    if (home.program != nullptr) {
+      if (!holds(expr::LeafAnswer(*home.program, home.node, record))) return false;
+    } else if (!expr::ConjunctHolds(units[unit].query.where, g.node, record)) {
+      return false;
+    }
   }
   return true;
 }
@@ -873,8 +881,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::vector<Rule> rules,
   for (uint32_t i = 0; i < impl->rules.size(); ++i) {
     (void)impl->CompileRule(i);
   }
-  impl->matcher = expr::SharedMatcher::Build(impl->shared_leaves, o.multi_pattern,
-                                             o.cache_answers);
+  std::vector<const analysis::Program*> programs;
+  for (const Unit& u : impl->units) programs.push_back(u.query.where.program.get());
+  impl->matcher =
+      expr::SharedMatcher::Build(impl->shared_leaves, o.multi_pattern, o.cache_answers, programs);
   impl->leaf_memo = std::make_unique<expr::LeafMemo>(*impl->matcher);
   impl->BuildGuards();
   io::JsonProjector::Limits limits{.max_depth = o.max_json_depth,

@@ -343,5 +343,43 @@ TEST(SharedLeaves, CacheKeysKeepArrayBoundaries) {
   EXPECT_GE(memo.cache_counts().values_found, 4u);
 }
 
+TEST(SharedLeaves, ALeafIsComputedAtItsHome) {
+  std::printf(
+      "checks: a leaf shared by two conditions has the first given program's node as its "
+      "home; answers computed there (LeafAnswer, and through the other condition) are the "
+      "leaf's own\n");
+  io::FieldRegistry fields;
+  analysis::SharedLeaves leaves;
+  analysis::CompileOptions shared;
+  shared.shared_leaves = &leaves;
+  auto first = analysis::CompileCondition(
+      And(Eq(Field("a"), Str("x")), Colon(Field("b"), {Str("*EVAL*")})), fields, shared);
+  auto second = analysis::CompileCondition(
+      Or(Ne(Field("c"), Null()), Not(Colon(Field("b"), {Str("*EVAL*")}))), fields, shared);
+  ASSERT_TRUE(first.ok() && second.ok());
+  const analysis::Program* programs[] = {second.value->program.get(), first.value->program.get()};
+  auto matcher = expr::SharedMatcher::Build(leaves, false, true, programs);
+  // The wildcard leaf's home is in `second`, the first program given.
+  uint32_t leaf = 0;
+  for (const analysis::Node& n : first.value->program->nodes) {
+    if (n.op == analysis::Op::kFieldMatch) leaf = n.d - 1;
+  }
+  const expr::SharedMatcher::Home& home = matcher->home(leaf);
+  ASSERT_EQ(home.program, second.value->program.get());
+  EXPECT_EQ(home.program->nodes[home.node].d, leaf + 1);
+  expr::LeafMemo memo(*matcher);
+  io::JsonProjector projector(fields);
+  io::Record record;
+  for (auto [json, b_matches] :
+       {std::pair{R"j({"a": "x", "b": "x = eval(y)"})j", true},
+        std::pair{R"j({"a": "x", "b": "print(y)"})j", false}, std::pair{R"({"a": "x"})", false}}) {
+    ASSERT_TRUE(projector.Project(json, record).ok());
+    expr::EventScope scope(memo, record);
+    EXPECT_EQ(expr::LeafAnswer(*home.program, home.node, record) == Tri::kTrue, b_matches) << json;
+    EXPECT_EQ(expr::Matches(*first.value, record), b_matches) << json;
+    EXPECT_EQ(expr::Matches(*second.value, record), !b_matches) << json;
+  }
+}
+
 }  // namespace
 }  // namespace eql
