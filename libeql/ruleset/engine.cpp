@@ -133,6 +133,7 @@ struct CompiledRule {
   std::vector<runtime::StageHit> hits;
   std::vector<JoinKey> until_hits;
   bool touched = false;
+  bool advancing = false;  // a sequence in Impl::advancing_rules
   uint64_t live_seen = 0;  // partials_live when last added to partials_total
 };
 
@@ -222,6 +223,10 @@ struct Engine::Impl {
   bool Guarded(uint32_t unit, const io::Record& record);
   void BuildGuards();
   std::vector<uint32_t> sequence_rules;
+  // The sequence rules that are not idle (SequenceOperator::Idle()), in rule
+  // order: only these are advanced as time passes.
+  std::vector<uint32_t> advancing_rules;
+  void Advancing(uint32_t r);
   std::vector<uint32_t> sample_rules;
 
   io::FieldRegistry fields;
@@ -532,12 +537,28 @@ void Engine::Impl::AdvanceOperators(int64_t ts, bool force) {
   if (!force && ts < operator_watermark + 100) return;
   if (ts <= operator_watermark) return;
   operator_watermark = ts;
-  for (uint32_t r : sequence_rules) {
+  // In rule order, as every rule's was before idle ones were skipped: the
+  // alerts they release come out in the same order.
+  size_t kept = 0;
+  for (uint32_t r : advancing_rules) {
     CompiledRule& rule = *compiled[r];
     RuleSink sink(this, r);
     rule.sequence->AdvanceWatermark(ts, sink);
     CountPartials(r);
+    if (rule.sequence->Idle()) {
+      rule.advancing = false;
+    } else {
+      advancing_rules[kept++] = r;
+    }
   }
+  advancing_rules.resize(kept);
+}
+
+void Engine::Impl::Advancing(uint32_t r) {
+  CompiledRule& rule = *compiled[r];
+  if (rule.advancing || rule.sequence->Idle()) return;
+  rule.advancing = true;
+  advancing_rules.insert(std::upper_bound(advancing_rules.begin(), advancing_rules.end(), r), r);
 }
 
 void Engine::Impl::CountPartials(uint32_t r) {
@@ -635,6 +656,7 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
       RuleSink sink(this, r);
       rule.sequence->OnEvent(retain(), rule.hits, rule.until_hits, sink);
       CountPartials(r);
+      Advancing(r);
     } else if (rule.sample) {
       RuleSink sink(this, r);
       rule.sample->OnEvent(retain(), rule.hits, sink);
@@ -1269,7 +1291,7 @@ void Engine::Impl::SaveState(runtime::SnapshotWriter& w) const {
     w.U64(rule->alerts);
     w.U64(rule->live_seen);
     if (rule->sequence) {
-      rule->sequence->Save(w);
+      rule->sequence->Save(w, operator_watermark);
     } else if (rule->sample) {
       rule->sample->Save(w);
     } else {
@@ -1334,6 +1356,11 @@ bool Engine::Impl::LoadState(runtime::SnapshotReader& r) {
           r, [](runtime::SnapshotReader& in, std::string& text) { return in.Bytes(text); });
     }
     if (!ok) return false;
+  }
+  advancing_rules.clear();
+  for (uint32_t rule : sequence_rules) {
+    compiled[rule]->advancing = false;
+    Advancing(rule);
   }
   bool has_reorder = false;
   if (!r.U64(partials_total) || !r.Bool(has_reorder)) return false;

@@ -691,7 +691,13 @@ std::vector<uint64_t*> CounterFields(SequenceCounters& c) {
 
 }  // namespace
 
-void SequenceOperator::Save(SnapshotWriter& w) const {
+bool SequenceOperator::Idle() const {
+  const State& s = *state_;
+  return s.partials.empty() && s.untils.empty() && s.until_fifo.empty() && s.miss_fifo.empty() &&
+         s.queue.empty();
+}
+
+void SequenceOperator::Save(SnapshotWriter& w, int64_t watermark_floor) const {
   const State& s = *state_;
   // The shape, so that Load() can refuse state of another query.
   w.U64(s.written_of.size());
@@ -699,7 +705,8 @@ void SequenceOperator::Save(SnapshotWriter& w) const {
   w.OptionalI64(s.spec.maxspan_ms);
   w.Bool(s.spec.has_until);
 
-  w.I64(s.watermark);
+  // What AdvanceWatermark() would have made it (it does nothing once done).
+  w.I64(s.pipe.done() ? s.watermark : std::max(s.watermark, watermark_floor));
   w.Bool(s.last_ordinal.has_value());
   if (s.last_ordinal) w.Ord(*s.last_ordinal);
   SequenceCounters counters = s.counters;

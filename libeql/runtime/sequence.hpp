@@ -164,9 +164,16 @@ class SequenceOperator {
   // watermark and counters. Load() restores into a fresh operator created
   // from the same spec; on a corrupt or mismatching snapshot it returns false
   // with the reason in `r` (the operator must then be discarded).
-  void Save(SnapshotWriter& w) const;
+  //! `watermark_floor`: the caller's watermark, saved when it is ahead of
+  //! the operator's (an idle operator is not advanced, see Idle()).
+  void Save(SnapshotWriter& w, int64_t watermark_floor = INT64_MIN) const;
   bool Load(SnapshotReader& r);
 
+  //! Nothing waits for time: no live partial, until marker, missing-stage
+  //! hit or undecided candidate. AdvanceWatermark() would then only move the
+  //! watermark, which the next OnEvent() moves itself; so an engine with
+  //! hundreds of sequence rules advances only the ones that are not idle.
+  bool Idle() const;
   //! `head N` has delivered N results; further events are ignored.
   bool done() const;
   const SequenceCounters& counters() const;
