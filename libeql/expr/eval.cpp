@@ -235,13 +235,13 @@ class Evaluator {
     if (cell != nullptr && *cell != 0) {
       t = static_cast<Tri>(*cell - 1);
     } else {
-      // Computed at the leaf's home node when it has one: any node with
-      // its id gives the same answer, and that one is warm in the caches.
+      // Computed at the leaf's home when it has one: any node with its id
+      // gives the same answer, and the home is warm in the caches.
       const SharedMatcher::Home& home = memo_->matcher().home(id);
       if (n.op == Op::kFieldMatch && memo_->InAutomaton(id)) {
         t = memo_->MatchByAutomaton(id, r_);
       } else if (home.program != nullptr) {
-        t = Compute(*home.program, home.program->nodes[home.node]);
+        t = ComputeAt(home);
       } else {
         t = Compute(p_, n);
       }
@@ -251,18 +251,52 @@ class Evaluator {
     return t;
   }
 
-  // A fast-path leaf of program `p` (this evaluator's, or the leaf's home).
+  // A fast-path leaf of program `p`.
   Tri Compute(const Program& p, const Node& n) {
     switch (n.op) {
       case Op::kFieldCompare:
-        return FieldCompare(p, n);
+        return FieldCompare(n.a, static_cast<CompareOp>(n.sub), n.date, p.consts[n.b]);
       case Op::kFieldMatch:
-        return FieldMatch(p, n);
+        return FieldMatch(n.a, p.match_sets[n.b]);
       case Op::kFieldIn:
-        return FieldIn(p, n);
+        return FieldIn(n.a, p.in_sets[n.b]);
       default:
-        return FieldNotNull(n);
+        return FieldNotNull(n.a);
     }
+  }
+
+  // A shared leaf at its home: the same, from the copy the matcher keeps.
+  Tri ComputeAt(const SharedMatcher::Home& h) {
+    switch (h.op) {
+      case Op::kFieldCompare:
+        return FieldCompare(h.field, static_cast<CompareOp>(h.sub), h.date,
+                            *static_cast<const Scalar*>(h.operand));
+      case Op::kFieldMatch:
+        return FieldMatch(h.field, *static_cast<const MatchSet*>(h.operand));
+      case Op::kFieldIn:
+        return FieldIn(h.field, *static_cast<const InSet*>(h.operand));
+      default:
+        return FieldNotNull(h.field);
+    }
+  }
+
+  // Shared leaf `leaf` before negation, for the engine's guards: from the
+  // memo, the answer cache, or computed at its home.
+  Tri LeafAtHome(uint32_t leaf, const SharedMatcher::Home& home) {
+    if (memo_ == nullptr) return ComputeAt(home);
+    if (memo_->Known(leaf)) return memo_->Answer(leaf);
+    uint8_t* cell = memo_->CacheCell(leaf, r_);
+    if (cell != nullptr && *cell != 0) {
+      const Tri t = static_cast<Tri>(*cell - 1);
+      memo_->Keep(leaf, t);
+      return t;
+    }
+    const Tri t = home.op == Op::kFieldMatch && memo_->InAutomaton(leaf)
+                      ? memo_->MatchByAutomaton(leaf, r_)
+                      : ComputeAt(home);
+    if (cell != nullptr) *cell = static_cast<uint8_t>(static_cast<uint8_t>(t) + 1);
+    memo_->Keep(leaf, t);
+    return t;
   }
 
   // Whether the condition holds, by its branch form (Program::branches): a
@@ -315,22 +349,20 @@ class Evaluator {
     return acc;
   }
 
-  Tri FieldCompare(const Program& p, const Node& n) {
-    const Scalar& c = p.consts[n.b];
-    auto op = static_cast<CompareOp>(n.sub);
-    if (n.date) {
-      return ForEachValue(n.a, [&](const Scalar& v) {
+  Tri FieldCompare(FieldId field, CompareOp op, bool date, const Scalar& c) {
+    if (date) {
+      return ForEachValue(field, [&](const Scalar& v) {
         auto ms = io::TimestampMillis(v);
         return ms ? analysis::Compare(op, Scalar::Int(*ms), c) : Tri::kNull;
       });
     }
     if (c.type == Scalar::Type::kString && op == CompareOp::kEq) {
-      return ForEachValue(n.a, [&](const Scalar& v) {
+      return ForEachValue(field, [&](const Scalar& v) {
         if (v.type == Scalar::Type::kString) return ToTri(v.s == c.s);
         return analysis::Compare(op, v, c);
       });
     }
-    return ForEachValue(n.a, [&](const Scalar& v) { return analysis::Compare(op, v, c); });
+    return ForEachValue(field, [&](const Scalar& v) { return analysis::Compare(op, v, c); });
   }
 
   Tri MatchOne(const MatchSet& m, const Scalar& v) {
@@ -368,9 +400,8 @@ class Evaluator {
     return Tri::kFalse;
   }
 
-  Tri FieldMatch(const Program& p, const Node& n) {
-    const MatchSet& m = p.match_sets[n.b];
-    return ForEachValue(n.a, [&](const Scalar& v) { return MatchOne(m, v); });
+  Tri FieldMatch(FieldId field, const MatchSet& m) {
+    return ForEachValue(field, [&](const Scalar& v) { return MatchOne(m, v); });
   }
 
   bool InOne(const InSet& set, const Scalar& v) {
@@ -404,14 +435,15 @@ class Evaluator {
     }
   }
 
-  Tri FieldIn(const Program& p, const Node& n) {
-    const InSet& set = p.in_sets[n.b];
-    return ForEachValue(n.a, [&](const Scalar& v) { return ToTri(InOne(set, v)); });
+  Tri FieldIn(FieldId field, const InSet& set) {
+    return ForEachValue(field, [&](const Scalar& v) { return ToTri(InOne(set, v)); });
   }
 
-  Tri FieldNotNull(const Node& n) {
-    if (n.a < s_.is_bound.size() && s_.is_bound[n.a]) return ToTri(!s_.bound[n.a].is_null());
-    return ToTri(r_.HasValue(n.a));
+  Tri FieldNotNull(FieldId field) {
+    if (field < s_.is_bound.size() && s_.is_bound[field]) {
+      return ToTri(!s_.bound[field].is_null());
+    }
+    return ToTri(r_.HasValue(field));
   }
 
   // KeyValues over a generic expression: every combination's value.
@@ -505,11 +537,13 @@ bool ConjunctHolds(const analysis::CompiledCondition& condition, uint32_t node,
   return e.Conjunct(node) == Tri::kTrue;
 }
 
-Tri LeafAnswer(const analysis::Program& program, uint32_t node, const io::Record& record) {
+Tri LeafAnswer(const SharedMatcher& matcher, uint32_t leaf, const io::Record& record) {
+  // No program of its own: the home holds all the leaf reads.
+  static const Program kNone;
   Scratch& s = tls_scratch;
   s.arena.Reset();
-  Evaluator e(program, record, s);
-  return e.Leaf(program.nodes[node]);
+  Evaluator e(kNone, record, s);
+  return e.LeafAtHome(leaf, matcher.home(leaf));
 }
 
 void KeyValues(const analysis::CompiledKey& key, const io::Record& record,

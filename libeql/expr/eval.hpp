@@ -22,6 +22,8 @@
 
 namespace eql::expr {
 
+class SharedMatcher;
+
 using analysis::Tri;
 using io::Scalar;
 
@@ -49,11 +51,12 @@ std::vector<uint32_t> RequiredLeaves(const analysis::Program& program, bool& onl
 bool ConjunctHolds(const analysis::CompiledCondition& condition, uint32_t node,
                    const io::Record& record);
 
-//! Fast-path leaf `node` of `program` for `record`, before its negation (a
-//! shared leaf's home, expr/shared_leaves.hpp: the engine tests a unit's
-//! required leaf there rather than in the unit's own, cold, program). Kept
-//! in the event's memo like any shared leaf.
-Tri LeafAnswer(const analysis::Program& program, uint32_t node, const io::Record& record);
+//! Shared leaf `leaf` of `matcher`'s rule set for `record`, before its
+//! negation, computed at its home (expr/shared_leaves.hpp; the leaf must
+//! have one): the engine tests a unit's required leaves so, without
+//! touching the unit's own, cold, program. Kept in the event's memo like any
+//! shared leaf when a scope for `record` is open.
+Tri LeafAnswer(const SharedMatcher& matcher, uint32_t leaf, const io::Record& record);
 
 // KeyValues()
 //

@@ -66,9 +66,15 @@ std::unique_ptr<SharedMatcher> SharedMatcher::Build(
       const analysis::Op op = p->nodes[i].op;
       const bool leaf = op == analysis::Op::kFieldCompare || op == analysis::Op::kFieldMatch ||
                         op == analysis::Op::kFieldIn || op == analysis::Op::kFieldNotNull;
-      if (leaf && d != 0 && d <= leaves.size() && m->homes_[d - 1].program == nullptr) {
-        m->homes_[d - 1] = {.program = p, .node = i};
-      }
+      if (!leaf || d == 0 || d > leaves.size() || m->homes_[d - 1].program != nullptr) continue;
+      const analysis::Node& n = p->nodes[i];
+      const void* operand =
+          op == analysis::Op::kFieldCompare ? static_cast<const void*>(&p->consts[n.b])
+          : op == analysis::Op::kFieldMatch ? static_cast<const void*>(&p->match_sets[n.b])
+          : op == analysis::Op::kFieldIn    ? static_cast<const void*>(&p->in_sets[n.b])
+                                            : nullptr;
+      m->homes_[d - 1] = {
+          .program = p, .operand = operand, .field = n.a, .op = op, .sub = n.sub, .date = n.date};
     }
   }
   m->set_of_leaf_.assign(leaves.size(), -1);
@@ -196,8 +202,7 @@ SharedMatcher::~SharedMatcher() {
 
 LeafMemo::LeafMemo(const SharedMatcher& matcher)
     : m_(matcher),
-      done_(matcher.leaf_count_, 0),
-      answer_(matcher.leaf_count_, Tri::kNull),
+      kept_(matcher.leaf_count_),
       hit_(matcher.sets_.size(), 0),
       scanned_(matcher.groups_.size(), 0),
       testable_(matcher.groups_.size(), 0),
@@ -212,7 +217,7 @@ LeafMemo::~LeafMemo() { hs_free_scratch(scratch_); }
 
 void LeafMemo::BeginEvent() {
   if (++epoch_ == 0) {  // wrapped: forget every stamp, start again at 1
-    std::fill(done_.begin(), done_.end(), 0);
+    std::fill(kept_.begin(), kept_.end(), Kept{});
     std::fill(hit_.begin(), hit_.end(), 0);
     std::fill(scanned_.begin(), scanned_.end(), 0);
     for (ValueCache& c : caches_) c.event = 0;

@@ -77,13 +77,19 @@ class SharedMatcher {
   size_t leaf_count() const { return leaf_count_; }
 
   //! Where leaf `leaf` is computed, whichever rule asks: one program's node
-  //! (null program: none was given; the asking node is used). A leaf
-  //! written in 300 rules has 300 nodes, each in its own rule's program and
-  //! cold in the caches; computing it always from the same one keeps that
-  //! node, its constants and its patterns warm.
+  //! (null program: none was given; the asking node is used), copied here
+  //! with a pointer to its operand in that program. A leaf written in 300
+  //! rules has 300 nodes, each in its own rule's program and cold in the
+  //! caches; computing it always from one compact table and one operand
+  //! keeps them warm.
   struct Home {
     const analysis::Program* program = nullptr;
-    uint32_t node = 0;
+    //! consts[b] (a Scalar), match_sets[b] or in_sets[b] of `program`.
+    const void* operand = nullptr;
+    io::FieldId field = 0;
+    analysis::Op op = analysis::Op::kConst;
+    uint8_t sub = 0;
+    bool date = false;
   };
   const Home& home(uint32_t leaf) const { return homes_[leaf]; }
   //! Shortest factor worth a database entry: shorter ones occur in most
@@ -153,12 +159,11 @@ class LeafMemo {
 
   //! Forgets the answers of the previous event.
   void BeginEvent();
-  bool Known(uint32_t leaf) const { return done_[leaf] == epoch_; }
+  bool Known(uint32_t leaf) const { return kept_[leaf].epoch == epoch_; }
   //! A known leaf's answer (before negation).
-  analysis::Tri Answer(uint32_t leaf) const { return answer_[leaf]; }
+  analysis::Tri Answer(uint32_t leaf) const { return kept_[leaf].answer; }
   void Keep(uint32_t leaf, analysis::Tri answer) {
-    done_[leaf] = epoch_;
-    answer_[leaf] = answer;
+    kept_[leaf] = {.epoch = epoch_, .answer = answer};
   }
   const SharedMatcher& matcher() const { return m_; }
   //! Whether wildcard leaf `leaf` is answered by its field's automaton.
@@ -222,8 +227,13 @@ class LeafMemo {
   const SharedMatcher& m_;
   hs_scratch* scratch_ = nullptr;
   uint32_t epoch_ = 1;
-  std::vector<uint32_t> done_;         //!< per leaf: epoch of the kept answer
-  std::vector<analysis::Tri> answer_;  //!< per leaf
+  //! Per leaf: the answer and the epoch it was kept at (together: one
+  //! cache line holds both for eight leaves).
+  struct Kept {
+    uint32_t epoch = 0;
+    analysis::Tri answer = analysis::Tri::kNull;
+  };
+  std::vector<Kept> kept_;
   std::vector<uint32_t> hit_;          //!< per set: epoch of the last automaton hit
   std::vector<uint32_t> scanned_;      //!< per group: epoch of the last scan
   std::vector<uint8_t> testable_;      //!< per group: some value had a text

@@ -521,9 +521,8 @@ bool Engine::Impl::Guarded(uint32_t unit, const io::Record& record) {
     // Not yet answered: computed at the leaf's home (expr/shared_leaves.hpp),
     // so that the unit's own program stays untouched until a guard lets it
     // through.
-    const expr::SharedMatcher::Home& home = matcher->home(g.leaf);
-    if (home.program != nullptr) {
-      if (!holds(expr::LeafAnswer(*home.program, home.node, record))) return false;
+    if (matcher->home(g.leaf).program != nullptr) {
+      if (!holds(expr::LeafAnswer(*matcher, g.leaf, record))) return false;
     } else if (!expr::ConjunctHolds(units[unit].query.where, g.node, record)) {
       return false;
     }

@@ -366,7 +366,8 @@ TEST(SharedLeaves, ALeafIsComputedAtItsHome) {
   }
   const expr::SharedMatcher::Home& home = matcher->home(leaf);
   ASSERT_EQ(home.program, second.value->program.get());
-  EXPECT_EQ(home.program->nodes[home.node].d, leaf + 1);
+  EXPECT_EQ(home.op, analysis::Op::kFieldMatch);
+  EXPECT_EQ(home.operand, &second.value->program->match_sets[0]);
   expr::LeafMemo memo(*matcher);
   io::JsonProjector projector(fields);
   io::Record record;
@@ -375,7 +376,7 @@ TEST(SharedLeaves, ALeafIsComputedAtItsHome) {
         std::pair{R"j({"a": "x", "b": "print(y)"})j", false}, std::pair{R"({"a": "x"})", false}}) {
     ASSERT_TRUE(projector.Project(json, record).ok());
     expr::EventScope scope(memo, record);
-    EXPECT_EQ(expr::LeafAnswer(*home.program, home.node, record) == Tri::kTrue, b_matches) << json;
+    EXPECT_EQ(expr::LeafAnswer(*matcher, leaf, record) == Tri::kTrue, b_matches) << json;
     EXPECT_EQ(expr::Matches(*first.value, record), b_matches) << json;
     EXPECT_EQ(expr::Matches(*second.value, record), !b_matches) << json;
   }
