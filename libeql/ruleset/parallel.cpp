@@ -215,6 +215,7 @@ absl::StatusOr<std::unique_ptr<ParallelRunner>> ParallelRunner::Create(
   runner->serial_prepare_ = ShardAccess::StatefulSource(*runner->partitioned_[0]);
   runner->has_global_ = runner->global_rules_ > 0;
   runner->prepared_.resize(kChunkEvents);
+  runner->ingest_errors_.resize(runner->threads_);
   runner->items_.reserve(kChunkEvents);
   for (size_t w = 1; w < n; ++w) {
     runner->workers_.emplace_back([r = runner.get(), w] { r->WorkerLoop(w); });
@@ -287,13 +288,15 @@ void ParallelRunner::RunChunk() {
   // A stateful normalizer (Security 4688 remembers parents' start times)
   // must see every record in order: then the first thread prepares them all
   // with the first shard's, and the others wait.
+  // Each thread takes a contiguous share: with every other event, two cores
+  // would write neighbouring records and share their cache lines.
   std::function<void(size_t)> prepare = [&](size_t w) {
     if (serial_prepare_ && w > 0) return;
-    const size_t step = serial_prepare_ ? 1 : n;
-    for (size_t i = w; i < count; i += step) {
+    const size_t begin = serial_prepare_ ? 0 : count * w / n;
+    const size_t end = serial_prepare_ ? count : count * (w + 1) / n;
+    for (size_t i = begin; i < end; ++i) {
       PreparedEvent& e = prepared_[i];
       const Item& item = items_[i];
-      e.ingest_status = absl::OkStatus();
       e.status = ShardAccess::Prepare(
           *partitioned_[w], std::string_view(text_).substr(item.offset, item.size), e);
       if (!e.status.ok()) continue;
@@ -311,6 +314,10 @@ void ParallelRunner::RunChunk() {
   };
   RunOnAll(prepare);
   // 2. Every thread runs its shards over the chunk, in arrival order.
+  // The events are only read here (a write next to another thread's event
+  // would move the cache line between the cores): a thread keeps its own
+  // errors.
+  for (auto& errors : ingest_errors_) errors.clear();
   std::function<void(size_t)> run = [&](size_t w) {
     Engine* global = global_[w].get();
     Engine& part = *partitioned_[w];
@@ -333,16 +340,21 @@ void ParallelRunner::RunChunk() {
         return ShardAccess::Ingest(shard, twin, json);
       };
       if (global != nullptr) (void)ingest(*global);
-      // Only the owner writes the result; every thread reads `status`.
-      if (mine) e.ingest_status = ingest(part);
+      if (!mine) continue;
+      if (absl::Status s = ingest(part); !s.ok()) ingest_errors_[w].push_back({i, std::move(s)});
     }
   };
   RunOnAll(run);
   // 3. On the calling thread: errors in arrival order, then the alerts.
-  for (size_t i = 0; i < count; ++i) {
-    const PreparedEvent& e = prepared_[i];
-    const absl::Status& error = e.status.ok() ? e.ingest_status : e.status;
-    if (!error.ok() && error_sink_) error_sink_(items_[i].tag, error);
+  if (error_sink_) {
+    std::vector<std::pair<size_t, absl::Status>> errors;
+    for (size_t i = 0; i < count; ++i) {
+      if (!prepared_[i].status.ok()) errors.push_back({i, prepared_[i].status});
+    }
+    for (auto& mine : ingest_errors_) errors.insert(errors.end(), mine.begin(), mine.end());
+    std::stable_sort(errors.begin(), errors.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [i, error] : errors) error_sink_(items_[i].tag, error);
   }
   items_.clear();
   text_.clear();

@@ -104,6 +104,8 @@ class ParallelRunner {
   std::string text_;  // the chunk's events, each followed by padding
   std::vector<Item> items_;
   std::vector<PreparedEvent> prepared_;
+  //! Per thread: the events of its partitions whose rules' run failed.
+  std::vector<std::vector<std::pair<size_t, absl::Status>>> ingest_errors_;
   uint64_t round_robin_ = 0;
 
   const std::vector<Rule>* rules_ = nullptr;

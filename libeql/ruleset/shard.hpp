@@ -26,8 +26,7 @@ struct PreparedEvent {
   io::Record record;
   Event normalized;  //!< the ECS event, when the engine normalizes a source
   bool has_normalized = false;
-  absl::Status status;         //!< of the projection (written in phase 1)
-  absl::Status ingest_status;  //!< of the rules' run, by the owning thread
+  absl::Status status;  //!< of the projection (written in phase 1)
   uint32_t partition = 0;
 };
 

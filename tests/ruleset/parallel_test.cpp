@@ -207,7 +207,10 @@ TEST(Parallel, MalformedEventsReachTheErrorCallbackWithTheirTag) {
   std::vector<std::string> lines = {
       R"({"@timestamp": 1, "event": {"category": "process"}, "process": {"name": "x"}})",
       R"({"@timestamp": 2, "event": )", R"({"event": {"category": "process"}})",
-      R"({"@timestamp": 3, "event": {"category": "process"}, "process": {"name": "x"}})"};
+      R"({"@timestamp": 3, "event": {"category": "process"}, "process": {"name": "x"}})",
+      // A rules' error (no timestamp) before a projection error (bad JSON):
+      // still reported in arrival order.
+      R"({"event": {"category": "process"}})", R"({"@timestamp": 5, "event": )"};
   for (size_t i = 0; i < lines.size(); ++i) {
     std::string padded = lines[i] + std::string(Engine::kJsonPadding, ' ');
     EXPECT_TRUE((*engine)->PushJsonPadded(std::string_view(padded).substr(0, lines[i].size()),
@@ -215,10 +218,10 @@ TEST(Parallel, MalformedEventsReachTheErrorCallbackWithTheirTag) {
                     .ok());
   }
   (*engine)->Flush();
-  EXPECT_EQ(tags, (std::vector<uint64_t>{101, 102}));
+  EXPECT_EQ(tags, (std::vector<uint64_t>{101, 102, 104, 105}));
   const EngineStats s = (*engine)->stats();
-  EXPECT_EQ(s.events_in, 4u);
-  EXPECT_EQ(s.events_malformed + s.events_no_timestamp, 2u);
+  EXPECT_EQ(s.events_in, 6u);
+  EXPECT_EQ(s.events_malformed + s.events_no_timestamp, 4u);
   EXPECT_EQ(s.alerts, 2u);
   EXPECT_EQ((*engine)->TakeAlerts().size(), 2u);
 }
