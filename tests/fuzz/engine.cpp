@@ -10,6 +10,7 @@
 // - stats().partials_live never exceeds max_partials_total, nor any rule's
 //   partials_live max_partials_per_rule, after any event;
 // - every alert of an event query satisfies the rule: a single-rule engine
+//   evaluating it plainly (no literal index, shared leaves or answer cache)
 //   given just that event alerts too; and when every event is processed
 //   (batch or late events processed), a rule without pipes alerts exactly
 //   as often as the single-rule engines say its events match;
@@ -274,6 +275,10 @@ class Oracle {
     o.allowed_lateness_ms = 0;
     o.late_policy = eql::LatePolicy::kProcess;  // any order: each event alone
     o.max_future_ms = 0;
+    // The plain evaluation: no literal index, shared leaves, guards or
+    // answers kept across events (the engine under test has them all).
+    o.literal_prefilter = false;
+    o.cache_answers = false;
     auto e = eql::Engine::Create({{.query = query}}, o);
     if (!e.ok() || !(*e)->rejected_rules().empty()) Fail("oracle rule rejected: " + query);
     engine_ = std::move(*e);
