@@ -141,16 +141,29 @@ std::string RandomEvent(std::mt19937& rng) {
   }
 }
 
+// Conditions compiled twice over one field registry: each alone, and with
+// its leaves interned in one SharedLeaves, as a rule set compiles them.
+struct CompiledTwice {
+  io::FieldRegistry fields;
+  analysis::SharedLeaves leaves;
+  std::vector<analysis::CompiledCondition> alone, with_ids;
+  void Add(const ast::Expr& e) {
+    analysis::CompileOptions shared;
+    shared.shared_leaves = &leaves;
+    auto a = analysis::CompileCondition(e, fields);
+    auto b = analysis::CompileCondition(e, fields, shared);
+    ASSERT_TRUE(a.ok() && b.ok());
+    alone.push_back(*a.value);
+    with_ids.push_back(*b.value);
+  }
+};
+
 TEST(SharedLeaves, MemoAndAutomatonGiveTheConditionsOwnAnswers) {
   std::printf(
       "checks: 300 random wildcard sets (:, like, like~, negated) over 400 random "
       "events: the same answer alone, with the memo, and with the automaton\n");
   std::mt19937 rng(20261201);
-  io::FieldRegistry fields;
-  analysis::SharedLeaves leaves;
-  analysis::CompileOptions shared;
-  shared.shared_leaves = &leaves;
-  std::vector<analysis::CompiledCondition> alone, with_ids;
+  CompiledTwice set;
   std::vector<std::string> texts;
   for (int i = 0; i < 300; ++i) {
     std::vector<ast::Expr> patterns;
@@ -165,35 +178,31 @@ TEST(SharedLeaves, MemoAndAutomatonGiveTheConditionsOwnAnswers) {
     ast::Expr e = mode == 0 ? Colon(Field("f"), patterns)
                             : Match(Field("f"), ast::MatchOp::kLike, patterns, mode == 2);
     if (rng() % 4 == 0) e = Not(std::move(e));
-    auto a = analysis::CompileCondition(e, fields);
-    auto b = analysis::CompileCondition(e, fields, shared);
-    ASSERT_TRUE(a.ok() && b.ok());
-    alone.push_back(*a.value);
-    with_ids.push_back(*b.value);
+    set.Add(e);
     texts.push_back(text);
   }
   // Every set again, so that the memo answers some from an earlier one.
   for (int i = 0; i < 300; ++i) {
-    alone.push_back(alone[i]);
-    with_ids.push_back(with_ids[i]);
+    set.alone.push_back(set.alone[i]);
+    set.with_ids.push_back(set.with_ids[i]);
     texts.push_back(texts[i]);
   }
-  auto loop = expr::SharedMatcher::Build(leaves, /*use_automaton=*/false);
-  auto automaton = expr::SharedMatcher::Build(leaves, /*use_automaton=*/true);
+  auto loop = expr::SharedMatcher::Build(set.leaves, /*use_automaton=*/false);
+  auto automaton = expr::SharedMatcher::Build(set.leaves, /*use_automaton=*/true);
   EXPECT_GT(automaton->summary().automaton_patterns, 100u) << automaton->summary().error;
   expr::LeafMemo loop_memo(*loop), automaton_memo(*automaton);
-  io::JsonProjector projector(fields);
+  io::JsonProjector projector(set.fields);
   io::Record record;
   size_t true_answers = 0, checked = 0;
   for (int e = 0; e < 400; ++e) {
     const std::string json = RandomEvent(rng);
     ASSERT_TRUE(projector.Project(json, record).ok()) << json;
     std::vector<Tri> reference;
-    for (const auto& c : alone) reference.push_back(expr::EvaluateCondition(c, record));
+    for (const auto& c : set.alone) reference.push_back(expr::EvaluateCondition(c, record));
     for (expr::LeafMemo* memo : {&loop_memo, &automaton_memo}) {
       expr::EventScope scope(*memo, record);
-      for (size_t i = 0; i < with_ids.size(); ++i) {
-        ASSERT_EQ(expr::EvaluateCondition(with_ids[i], record), reference[i])
+      for (size_t i = 0; i < set.with_ids.size(); ++i) {
+        ASSERT_EQ(expr::EvaluateCondition(set.with_ids[i], record), reference[i])
             << "patterns " << texts[i] << " on " << json
             << (memo == &automaton_memo ? " (automaton)" : " (memo)");
         ++checked;
@@ -244,11 +253,7 @@ TEST(SharedLeaves, CachedAnswersAreTheValuesOwn) {
       "all new, then recur again: every answer equals the condition's own; the cache "
       "was used, evicted and bypassed\n");
   std::mt19937 rng(20261202);
-  io::FieldRegistry fields;
-  analysis::SharedLeaves leaves;
-  analysis::CompileOptions shared;
-  shared.shared_leaves = &leaves;
-  std::vector<analysis::CompiledCondition> alone, with_ids;
+  CompiledTwice set;
   for (int i = 0; i < 120; ++i) {
     std::vector<ast::Expr> items;
     const size_t n = 1 + rng() % 4;
@@ -259,13 +264,9 @@ TEST(SharedLeaves, CachedAnswersAreTheValuesOwn) {
                   : i % 3 == 1 ? Match(Field("f"), ast::MatchOp::kLike, items, rng() % 2 == 0)
                                : In(Field("f"), items, rng() % 4 == 0, rng() % 2 == 0);
     if (rng() % 4 == 0) e = Not(std::move(e));
-    auto a = analysis::CompileCondition(e, fields);
-    auto b = analysis::CompileCondition(e, fields, shared);
-    ASSERT_TRUE(a.ok() && b.ok());
-    alone.push_back(*a.value);
-    with_ids.push_back(*b.value);
+    set.Add(e);
   }
-  auto matcher = expr::SharedMatcher::Build(leaves, /*use_automaton=*/false);
+  auto matcher = expr::SharedMatcher::Build(set.leaves, /*use_automaton=*/false);
   EXPECT_EQ(matcher->summary().cached_fields, 1u);
   EXPECT_GE(matcher->summary().cached_leaves, 100u);
   expr::LeafMemo memo(*matcher);
@@ -279,16 +280,16 @@ TEST(SharedLeaves, CachedAnswersAreTheValuesOwn) {
                                         R"({"f": ["ab", 1]})",
                                         "{}"};
   while (recurring.size() < 60) recurring.push_back(RandomEvent(rng));
-  io::JsonProjector projector(fields);
+  io::JsonProjector projector(set.fields);
   io::Record record;
   size_t checked = 0, true_answers = 0;
   auto check = [&](const std::string& json) {
     ASSERT_TRUE(projector.Project(json, record).ok()) << json;
     expr::EventScope scope(memo, record);
-    for (size_t i = 0; i < alone.size(); ++i) {
-      const Tri want = expr::EvaluateCondition(alone[i], record);
-      ASSERT_EQ(expr::EvaluateCondition(with_ids[i], record), want) << json << " set " << i;
-      ASSERT_EQ(expr::Matches(with_ids[i], record), want == Tri::kTrue) << json << " set " << i;
+    for (size_t i = 0; i < set.alone.size(); ++i) {
+      const Tri want = expr::EvaluateCondition(set.alone[i], record);
+      ASSERT_EQ(expr::EvaluateCondition(set.with_ids[i], record), want) << json << " set " << i;
+      ASSERT_EQ(expr::Matches(set.with_ids[i], record), want == Tri::kTrue) << json << " set " << i;
       true_answers += want == Tri::kTrue;
       ++checked;
     }
