@@ -120,7 +120,9 @@ std::unique_ptr<SharedMatcher> SharedMatcher::Build(
     const uint64_t key = (uint64_t{s.field} << 1) | (s.case_insensitive ? 1 : 0);
     auto [it, inserted] = group_of.try_emplace(key, static_cast<uint32_t>(m->groups_.size()));
     if (inserted) {
-      m->groups_.push_back({.field = s.field, .case_insensitive = s.case_insensitive});
+      Group& group = m->groups_.emplace_back();
+      group.field = s.field;
+      group.case_insensitive = s.case_insensitive;
       pending.emplace_back();
     }
     Set& out = m->sets_[id];
