@@ -223,27 +223,32 @@ class Evaluator {
     }
     const uint32_t id = n.d - 1;
     if (memo_->Known(id)) return memo_->Answer(id);
-    return FirstAsked(n, id);
+    return FirstAsked(id, &n);
   }
 
-  // A shared leaf not yet answered for this event (out of line: the memo's
-  // answer above is the common case, and stays small enough to inline).
-  [[gnu::noinline]] Tri FirstAsked(const Node& n, uint32_t id) {
-    // An answer kept for this value in an earlier event is the answer now.
+  // Out of line: the memo's answer above is the common case, and stays
+  // small enough to inline.
+  [[gnu::noinline]] Tri FirstAsked(uint32_t id, const Node* n) { return Unanswered(id, n); }
+
+  // Shared leaf `id` not yet answered for this event: from the answer kept
+  // for this value in an earlier event, else by the automaton, else
+  // computed at the leaf's home (any node with its id gives the same answer,
+  // and the home is warm in the caches), or at `n` when it has none. `n` may
+  // be null when it has one.
+  [[gnu::always_inline]] Tri Unanswered(uint32_t id, const Node* n) {
     uint8_t* cell = memo_->CacheCell(id, r_);
     Tri t;
     if (cell != nullptr && *cell != 0) {
       t = static_cast<Tri>(*cell - 1);
     } else {
-      // Computed at the leaf's home when it has one: any node with its id
-      // gives the same answer, and the home is warm in the caches.
       const SharedMatcher::Home& home = memo_->matcher().home(id);
-      if (n.op == Op::kFieldMatch && memo_->InAutomaton(id)) {
+      const Op op = home.program != nullptr ? home.op : n->op;
+      if (op == Op::kFieldMatch && memo_->InAutomaton(id)) {
         t = memo_->MatchByAutomaton(id, r_);
       } else if (home.program != nullptr) {
         t = ComputeAt(home);
       } else {
-        t = Compute(p_, n);
+        t = Compute(p_, *n);
       }
       if (cell != nullptr) *cell = static_cast<uint8_t>(static_cast<uint8_t>(t) + 1);
     }
@@ -280,23 +285,12 @@ class Evaluator {
     }
   }
 
-  // Shared leaf `leaf` before negation, for the engine's guards: from the
-  // memo, the answer cache, or computed at its home.
+  // Shared leaf `leaf` (which has a home) before negation, for the
+  // engine's guards.
   Tri LeafAtHome(uint32_t leaf, const SharedMatcher::Home& home) {
     if (memo_ == nullptr) return ComputeAt(home);
     if (memo_->Known(leaf)) return memo_->Answer(leaf);
-    uint8_t* cell = memo_->CacheCell(leaf, r_);
-    if (cell != nullptr && *cell != 0) {
-      const Tri t = static_cast<Tri>(*cell - 1);
-      memo_->Keep(leaf, t);
-      return t;
-    }
-    const Tri t = home.op == Op::kFieldMatch && memo_->InAutomaton(leaf)
-                      ? memo_->MatchByAutomaton(leaf, r_)
-                      : ComputeAt(home);
-    if (cell != nullptr) *cell = static_cast<uint8_t>(static_cast<uint8_t>(t) + 1);
-    memo_->Keep(leaf, t);
-    return t;
+    return Unanswered(leaf, nullptr);
   }
 
   // Whether the condition holds, by its branch form (Program::branches): a
