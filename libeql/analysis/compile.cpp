@@ -163,10 +163,7 @@ class Compiler {
     program_->root = root;
     std::vector<io::FieldId> all;
     for (const Node& n : program_->nodes) {
-      if (n.op == Op::kField || n.op == Op::kFieldCompare || n.op == Op::kFieldMatch ||
-          n.op == Op::kFieldIn || n.op == Op::kFieldNotNull) {
-        all.push_back(n.a);
-      }
+      if (n.op == Op::kField || IsFieldLeaf(n.op)) all.push_back(n.a);
     }
     std::sort(all.begin(), all.end());
     all.erase(std::unique(all.begin(), all.end()), all.end());
@@ -198,8 +195,7 @@ class Compiler {
         break;
     }
     Branch b{.node = index, .on_true = on_true, .on_false = on_false};
-    if (n.op == Op::kFieldCompare || n.op == Op::kFieldMatch || n.op == Op::kFieldIn ||
-        n.op == Op::kFieldNotNull) {
+    if (IsFieldLeaf(n.op)) {
       b.fast = true;
       b.shared = n.d;
       if (n.negate) std::swap(b.on_true, b.on_false);  // must_not of the leaf

@@ -68,6 +68,12 @@ enum class Op : uint8_t {
   kFieldNotNull,  //!< predicate fast path: field a has a non-null value
 };
 
+//! One of the field fast paths (kFieldCompare .. kFieldNotNull).
+inline bool IsFieldLeaf(Op op) {
+  return op == Op::kFieldCompare || op == Op::kFieldMatch || op == Op::kFieldIn ||
+         op == Op::kFieldNotNull;
+}
+
 struct Node {
   Op op = Op::kConst;
   uint8_t sub = 0;      //!< CompareOp / ArithOp / Function

@@ -62,12 +62,13 @@ std::unique_ptr<SharedMatcher> SharedMatcher::Build(
   for (const analysis::Program* p : programs) {
     if (p == nullptr) continue;
     for (uint32_t i = 0; i < p->nodes.size(); ++i) {
-      const uint32_t d = p->nodes[i].d;
-      const analysis::Op op = p->nodes[i].op;
-      const bool leaf = op == analysis::Op::kFieldCompare || op == analysis::Op::kFieldMatch ||
-                        op == analysis::Op::kFieldIn || op == analysis::Op::kFieldNotNull;
-      if (!leaf || d == 0 || d > leaves.size() || m->homes_[d - 1].program != nullptr) continue;
       const analysis::Node& n = p->nodes[i];
+      const uint32_t d = n.d;
+      const analysis::Op op = n.op;
+      if (!analysis::IsFieldLeaf(op) || d == 0 || d > leaves.size() ||
+          m->homes_[d - 1].program != nullptr) {
+        continue;
+      }
       const void* operand =
           op == analysis::Op::kFieldCompare ? static_cast<const void*>(&p->consts[n.b])
           : op == analysis::Op::kFieldMatch ? static_cast<const void*>(&p->match_sets[n.b])
