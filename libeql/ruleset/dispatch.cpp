@@ -118,86 +118,6 @@ bool IsPresence(const LiteralConstraint& c) {
   return c.keys.size() == 1 && c.keys[0].kind == LiteralKey::Kind::kPresent;
 }
 
-uint64_t TotalWeight(const LiteralConstraint& c) {
-  uint64_t w = Weight(c);
-  for (const LiteralConstraint& alt : c.or_else) w += Weight(alt);
-  return w;
-}
-
-// At most this many alternatives in one constraint: beyond, an event would
-// make that many lookups for one unit.
-constexpr size_t kMaxAlternatives = 16;
-
-// The union of two constraints on one field, for `or`.
-void Unite(LiteralConstraint& into, const LiteralConstraint& other) {
-  if (IsPresence(into)) return;
-  if (IsPresence(other)) {
-    into.keys = other.keys;
-    return;
-  }
-  for (const LiteralKey& k : other.keys) AddDistinct(into.keys, k);
-}
-
-std::vector<LiteralConstraint> Required(const Program& p, uint32_t index, int depth) {
-  // Deep trees are rare and their anchors not worth the recursion.
-  if (depth > 64) return {};
-  const Node& n = p.nodes[index];
-  switch (n.op) {
-    case Op::kAnd: {
-      // Both sides must hold: every constraint of either side holds; for a
-      // field constrained on both sides keep the more selective one (either
-      // is a necessary condition).
-      std::vector<LiteralConstraint> out = Required(p, n.a, depth + 1);
-      for (LiteralConstraint& c : Required(p, n.b, depth + 1)) {
-        auto same = std::find_if(out.begin(), out.end(),
-                                 [&](const LiteralConstraint& o) { return o.field == c.field; });
-        if (same == out.end()) {
-          out.push_back(std::move(c));
-        } else if (Weight(c) < Weight(*same)) {
-          *same = std::move(c);
-        }
-      }
-      return out;
-    }
-    case Op::kOr: {
-      // One side holds: only a field constrained on both sides is
-      // constrained, to the union of the keys.
-      std::vector<LiteralConstraint> left = Required(p, n.a, depth + 1);
-      if (left.empty()) return {};
-      std::vector<LiteralConstraint> right = Required(p, n.b, depth + 1);
-      std::vector<LiteralConstraint> out;
-      for (LiteralConstraint& l : left) {
-        if (!l.or_else.empty()) continue;
-        for (const LiteralConstraint& r : right) {
-          if (r.field != l.field || !r.or_else.empty()) continue;
-          Unite(l, r);
-          out.push_back(std::move(l));
-          break;
-        }
-      }
-      if (!out.empty() || right.empty()) return out;
-      // Different fields: one side's constraint or the other's holds.
-      auto lightest = [](std::vector<LiteralConstraint>& list) {
-        return std::min_element(list.begin(), list.end(), [](const auto& a, const auto& b) {
-          return TotalWeight(a) < TotalWeight(b);
-        });
-      };
-      LiteralConstraint either = std::move(*lightest(left));
-      LiteralConstraint other = std::move(*lightest(right));
-      if (either.or_else.size() + other.or_else.size() + 2 > kMaxAlternatives) return {};
-      for (LiteralConstraint& alt : other.or_else) either.or_else.push_back(std::move(alt));
-      other.or_else.clear();
-      either.or_else.push_back(std::move(other));
-      return {std::move(either)};
-    }
-    default: {
-      auto leaf = LeafConstraint(p, n);
-      if (!leaf) return {};
-      return {std::move(*leaf)};
-    }
-  }
-}
-
 // How much an anchor on `field` is worth avoiding: fields whose few values
 // most events share save little (every Linux event has host.os.type
 // "linux", every process start event.action "exec" or "start").
@@ -227,11 +147,147 @@ bool NearlyAlwaysPresent(std::string_view field) {
   return std::find(kFields.begin(), kFields.end(), field) != kFields.end();
 }
 
+// At most this many alternatives in one constraint: beyond, an event would
+// make that many lookups for one unit.
+constexpr size_t kMaxAlternatives = 16;
+
+// The union of two constraints on one field, for `or`.
+void Unite(LiteralConstraint& into, const LiteralConstraint& other) {
+  if (IsPresence(into)) return;
+  if (IsPresence(other)) {
+    into.keys = other.keys;
+    return;
+  }
+  for (const LiteralKey& k : other.keys) AddDistinct(into.keys, k);
+}
+
+// One side's constraint or the other's holds: every alternative of either,
+// those on one field united (`a == "x" or (a == "y" and b == "z")` needs a
+// to be x or y); null when that makes more than kMaxAlternatives.
+std::optional<LiteralConstraint> Either(const LiteralConstraint& left,
+                                        const LiteralConstraint& right) {
+  std::vector<LiteralConstraint> alternatives;
+  auto add = [&](const LiteralConstraint& c) {
+    for (const LiteralConstraint* alt = &c; alt != nullptr;) {
+      LiteralConstraint one{.field = alt->field, .keys = alt->keys, .or_else = {}};
+      auto same = std::find_if(alternatives.begin(), alternatives.end(),
+                               [&](const LiteralConstraint& a) { return a.field == one.field; });
+      if (same == alternatives.end()) {
+        alternatives.push_back(std::move(one));
+      } else {
+        Unite(*same, one);
+      }
+      // The constraint itself, then each of its own alternatives.
+      const size_t next = alt == &c ? 0 : static_cast<size_t>(alt - c.or_else.data()) + 1;
+      alt = next < c.or_else.size() ? &c.or_else[next] : nullptr;
+    }
+  };
+  add(left);
+  add(right);
+  if (alternatives.size() > kMaxAlternatives) return std::nullopt;
+  LiteralConstraint out = std::move(alternatives.front());
+  out.or_else.assign(std::make_move_iterator(alternatives.begin() + 1),
+                     std::make_move_iterator(alternatives.end()));
+  return out;
+}
+
 }  // namespace
 
-std::vector<LiteralConstraint> RequiredLiterals(const Program& program) {
+std::optional<uint64_t> AnchorCost::operator()(const LiteralConstraint& c) const {
+  auto one = [&](const LiteralConstraint& alt) -> std::optional<uint64_t> {
+    if (fields == nullptr) return Weight(alt);
+    const std::string& name = fields->Name(alt.field);
+    if (IsPresence(alt) && NearlyAlwaysPresent(name)) return std::nullopt;
+    return Weight(alt) + Penalty(name);
+  };
+  std::optional<uint64_t> total = one(c);
+  for (const LiteralConstraint& alt : c.or_else) {
+    std::optional<uint64_t> more = one(alt);
+    total = total && more ? std::optional<uint64_t>(*total + *more) : std::nullopt;
+  }
+  return total;
+}
+
+namespace {
+
+std::vector<LiteralConstraint> Required(const Program& p, uint32_t index, int depth,
+                                        const AnchorCost& cost) {
+  // Deep trees are rare and their anchors not worth the recursion.
+  if (depth > 64) return {};
+  const Node& n = p.nodes[index];
+  switch (n.op) {
+    case Op::kAnd: {
+      // Both sides must hold: every constraint of either side holds; for a
+      // field constrained alone on both sides keep the more selective one
+      // (either is a necessary condition).
+      std::vector<LiteralConstraint> out = Required(p, n.a, depth + 1, cost);
+      for (LiteralConstraint& c : Required(p, n.b, depth + 1, cost)) {
+        auto same = std::find_if(out.begin(), out.end(), [&](const LiteralConstraint& o) {
+          return o.field == c.field && o.or_else.empty();
+        });
+        if (same == out.end() || !c.or_else.empty()) {
+          out.push_back(std::move(c));
+        } else if (Weight(c) < Weight(*same)) {
+          *same = std::move(c);
+        }
+      }
+      return out;
+    }
+    case Op::kOr: {
+      // One side holds: a field constrained alone on both sides is
+      // constrained to the union of the keys.
+      std::vector<LiteralConstraint> left = Required(p, n.a, depth + 1, cost);
+      if (left.empty()) return {};
+      std::vector<LiteralConstraint> right = Required(p, n.b, depth + 1, cost);
+      if (right.empty()) return {};
+      std::vector<LiteralConstraint> out;
+      std::optional<uint64_t> best_union;
+      for (const LiteralConstraint& l : left) {
+        if (!l.or_else.empty()) continue;
+        for (const LiteralConstraint& r : right) {
+          if (r.field != l.field || !r.or_else.empty()) continue;
+          LiteralConstraint united = l;
+          Unite(united, r);
+          const std::optional<uint64_t> c = cost(united);
+          if (c && (!best_union || *c < *best_union)) best_union = c;
+          out.push_back(std::move(united));
+          break;
+        }
+      }
+      // And any constraint of one side or any of the other, the cheapest
+      // such pair when it beats every union (`(a == "x" and c == "1") or
+      // (b == "y" and c == "2")`: a or b may single out far fewer events
+      // than c, which every event has).
+      std::optional<LiteralConstraint> best;
+      std::optional<uint64_t> best_cost;
+      for (const LiteralConstraint& l : left) {
+        for (const LiteralConstraint& r : right) {
+          std::optional<LiteralConstraint> either = Either(l, r);
+          if (!either) continue;
+          const std::optional<uint64_t> c = cost(*either);
+          if (c && (!best_cost || *c < *best_cost)) {
+            best_cost = c;
+            best = std::move(either);
+          }
+        }
+      }
+      if (best && (!best_union || *best_cost < *best_union)) out.push_back(std::move(*best));
+      return out;
+    }
+    default: {
+      auto leaf = LeafConstraint(p, n);
+      if (!leaf) return {};
+      return {std::move(*leaf)};
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<LiteralConstraint> RequiredLiterals(const Program& program,
+                                                const io::FieldRegistry* fields) {
   if (program.nodes.empty()) return {};
-  return Required(program, program.root, 0);
+  return Required(program, program.root, 0, AnchorCost{fields});
 }
 
 void Dispatcher::Add(uint32_t unit, bool any, const std::string& category,
@@ -240,21 +296,12 @@ void Dispatcher::Add(uint32_t unit, bool any, const std::string& category,
   ++units_;
   if (marks_.size() < unit / 64 + 1) marks_.resize(unit / 64 + 1, 0);
   std::vector<LiteralConstraint> constraints;
-  if (where != nullptr && use_anchors_) constraints = RequiredLiterals(*where);
+  if (where != nullptr && use_anchors_) constraints = RequiredLiterals(*where, &fields);
+  const AnchorCost cost{&fields};
   const LiteralConstraint* best = nullptr;
   uint64_t best_score = UINT64_MAX;
   for (const LiteralConstraint& c : constraints) {
-    // The cost of one alternative; none when it selects nothing.
-    auto cost = [&](const LiteralConstraint& alt) -> std::optional<uint64_t> {
-      const std::string& name = fields.Name(alt.field);
-      if (IsPresence(alt) && NearlyAlwaysPresent(name)) return std::nullopt;
-      return Weight(alt) + Penalty(name);
-    };
-    std::optional<uint64_t> score = cost(c);
-    for (const LiteralConstraint& alt : c.or_else) {
-      std::optional<uint64_t> more = cost(alt);
-      score = score && more ? std::optional<uint64_t>(*score + *more) : std::nullopt;
-    }
+    const std::optional<uint64_t> score = cost(c);  // none: it selects nothing
     if (score && *score < best_score) {
       best_score = *score;
       best = &c;

@@ -31,6 +31,7 @@
 
 #include <bitset>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,11 +73,25 @@ inline uint32_t AffixKey(const char* p) {
          static_cast<uint32_t>(static_cast<unsigned char>(p[2])) << 16;
 }
 
+//! What filing a unit under a constraint costs (lower is better): how many
+//! keys it has, more for fields whose few values most events share
+//! (`host.os.type`, `event.type`); none when it selects nothing (the mere
+//! presence of a field nearly every event has). Without `fields` (names
+//! unknown): the keys alone.
+struct AnchorCost {
+  const io::FieldRegistry* fields = nullptr;
+  std::optional<uint64_t> operator()(const LiteralConstraint& c) const;
+};
+
 // RequiredLiterals()
 //
-// Every constraint the condition implies (one per field at most), derived
-// from its top-level `and`/`or` structure; empty when none is implied.
-std::vector<LiteralConstraint> RequiredLiterals(const analysis::Program& program);
+// Constraints the condition implies, derived from its top-level `and`/`or`
+// structure; empty when none is implied. Through `or`: a field constrained
+// on both sides, and the pair of one side's constraint and the other's
+// that costs least (AnchorCost, with `fields` when given) when it costs
+// less than those.
+std::vector<LiteralConstraint> RequiredLiterals(const analysis::Program& program,
+                                                const io::FieldRegistry* fields = nullptr);
 
 class Dispatcher {
  public:

@@ -32,7 +32,9 @@ Compiled Compile(const std::string& query, io::FieldRegistry& fields) {
 }
 
 // "field=v1|v2" per constraint, sorted by field name, for easy comparison.
-std::vector<std::string> Describe(const std::string& query) {
+// `named`: the cost of a constraint knows its fields (AnchorCost), as when
+// the dispatcher files a unit.
+std::vector<std::string> Describe(const std::string& query, bool named = false) {
   io::FieldRegistry fields;
   Compiled c = Compile(query, fields);
   std::vector<std::string> out;
@@ -49,7 +51,7 @@ std::vector<std::string> Describe(const std::string& query) {
     for (size_t i = 0; i < values.size(); ++i) s += (i ? "|" : "") + values[i];
     return s;
   };
-  for (const LiteralConstraint& l : RequiredLiterals(*c.where)) {
+  for (const LiteralConstraint& l : RequiredLiterals(*c.where, named ? &fields : nullptr)) {
     std::string s = one(l);
     for (const LiteralConstraint& alt : l.or_else) s += " || " + one(alt);
     out.push_back(s);
@@ -95,6 +97,28 @@ TEST(RequiredLiterals, AndKeepsEveryConstraintOrKeepsSharedFields) {
   EXPECT_EQ(Describe(R"(process where (process.name == "a" and user.name == "x") or)"
                      R"( (process.name == "b" and user.name == "y"))"),
             (V{"process.name=a|b", "user.name=x|y"}));
+}
+
+TEST(RequiredLiterals, OrPairsTheCheapestConstraintsOfItsSides) {
+  // On fields every event of a kind shares (event.category), the union is
+  // worth little: one side's path or the other's name is kept as well.
+  const std::string hosts =
+      R"(any where (event.category == "file" and file.path : ("/etc/hosts", "?:\\x\\hosts")) or)"
+      R"( (event.category == "process" and process.name in ("vim", "sed")))";
+  EXPECT_EQ(Describe(hosts), V{"event.category=file|process"});
+  EXPECT_EQ(Describe(hosts, true),
+            (V{"event.category=file|process",
+               "file.path=*:\\x\\hosts|/etc/hosts || process.name=sed|vim"}));
+  // Alternatives on one field are united, however deep. Each branch needs
+  // an argument or a name, but only the first argument and the second name
+  // are useful (an executable or a command line every process has).
+  const std::string tools =
+      R"(process where (process.args == "--yolo" and)"
+      R"(  (process.name == "gemini" or process.executable : "*gemini*")) or)"
+      R"( ((process.args == "--full-auto" or process.command_line : "*auto*") and)"
+      R"(  process.name == "codex") or)"
+      R"( (process.args == "-y" and process.name == "copilot"))";
+  EXPECT_EQ(Describe(tools, true), V{"process.args=--yolo|-y || process.name=codex"});
 }
 
 TEST(RequiredLiterals, NegationsAndComputedValuesAreNotAnchors) {
@@ -202,6 +226,17 @@ TEST_F(DispatcherTest, AnEitherOrAnchorReachesEventsWithEitherValue) {
   // "b*" is too short to index and every event has a user.name: no anchor.
   Add(R"(process where process.name == "a" or user.name : "b*")");  // 1
   EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"c"}})"), U{1});
+}
+
+TEST_F(DispatcherTest, AnyUnitsAreFiledUnderTheirBranchesValuesNotTheirCategories) {
+  // Each branch names a category, which every event of it has: the unit is
+  // filed under one branch's path or the other's process name instead.
+  Add(R"(any where (event.category == "file" and file.path : "/etc/hosts") or)"
+      R"( (event.category == "process" and process.name in ("vim", "sed")))");  // 0
+  EXPECT_EQ(For(R"({"event":{"category":"file"},"file":{"path":"/etc/hosts"}})"), U{0});
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"vim"}})"), U{0});
+  EXPECT_EQ(For(R"({"event":{"category":"file"},"file":{"path":"/tmp/x"}})"), U{});
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"bash"}})"), U{});
 }
 
 TEST_F(DispatcherTest, NonStringValuesReachEveryUnitOfTheirAnchor) {
