@@ -230,18 +230,19 @@ class Evaluator {
   // small enough to inline.
   [[gnu::noinline]] Tri FirstAsked(uint32_t id, const Node* n) { return Unanswered(id, n); }
 
-  // Shared leaf `id` not yet answered for this event: from the answer kept
-  // for this value in an earlier event, else by the automaton, else
+  // Shared leaf `id` not yet answered for this event: from the answers kept
+  // for its field's values in earlier events, else by the automaton, else
   // computed at the leaf's home (any node with its id gives the same answer,
   // and the home is warm in the caches), or at `n` when it has none. `n` may
   // be null when it has one.
   [[gnu::always_inline]] Tri Unanswered(uint32_t id, const Node* n) {
-    uint8_t* cell = memo_->CacheCell(id, r_);
+    const SharedMatcher::Home& home = memo_->matcher().home(id);
     Tri t;
-    if (cell != nullptr && *cell != 0) {
-      t = static_cast<Tri>(*cell - 1);
+    if (const std::vector<uint8_t*>* rows = memo_->CacheRows(id, r_)) {
+      t = home.program != nullptr    ? ByValue(id, *rows, home.field, home.op, home.operand)
+          : n->op == Op::kFieldMatch ? ByValue(id, *rows, n->a, n->op, &p_.match_sets[n->b])
+                                     : ByValue(id, *rows, n->a, n->op, &p_.in_sets[n->b]);
     } else {
-      const SharedMatcher::Home& home = memo_->matcher().home(id);
       const Op op = home.program != nullptr ? home.op : n->op;
       if (op == Op::kFieldMatch && memo_->InAutomaton(id)) {
         t = memo_->MatchByAutomaton(id, r_);
@@ -250,10 +251,36 @@ class Evaluator {
       } else {
         t = Compute(p_, *n);
       }
-      if (cell != nullptr) *cell = static_cast<uint8_t>(static_cast<uint8_t>(t) + 1);
     }
     memo_->Keep(id, t);
     return t;
+  }
+
+  // A cached leaf (a wildcard, regex or `in` test: a function of each value
+  // alone) over `field`'s values, as ForEachValue combines them: each
+  // value's answer from its row of the answer cache (`rows`, one per
+  // non-null value), computed and kept there when unknown.
+  [[gnu::noinline]] Tri ByValue(uint32_t id, const std::vector<uint8_t*>& rows, FieldId field,
+                                Op op, const void* operand) {
+    const uint32_t column = memo_->Column(id);
+    Tri acc = Tri::kNull;
+    size_t k = 0;
+    for (Scalar v : r_.Get(field)) {
+      if (v.is_null()) continue;
+      uint8_t* cell = rows[k++];
+      if (cell != nullptr) cell += column;
+      Tri one;
+      if (cell != nullptr && *cell != 0) {
+        one = static_cast<Tri>(*cell - 1);
+      } else {
+        one = op == Op::kFieldMatch ? MatchOne(*static_cast<const MatchSet*>(operand), v)
+                                    : ToTri(InOne(*static_cast<const InSet*>(operand), v));
+        if (cell != nullptr) *cell = static_cast<uint8_t>(static_cast<uint8_t>(one) + 1);
+      }
+      Accumulate(acc, one);
+      if (acc == Tri::kTrue) break;
+    }
+    return acc;
   }
 
   // A fast-path leaf of program `p`.

@@ -278,32 +278,35 @@ Tri LeafMemo::MatchByAutomaton(uint32_t leaf, const io::Record& record) {
   return hit ? Tri::kTrue : (testable_[s.group] ? Tri::kFalse : Tri::kNull);
 }
 
-uint8_t* LeafMemo::SelectRow(ValueCache& cache, const SharedMatcher::CachedField& field,
-                             const io::Record& record) {
+bool LeafMemo::SelectRows(ValueCache& cache, const SharedMatcher::CachedField& field,
+                          const io::Record& record) {
+  const io::Record::Values values = record.Get(field.field);
   if (cache.bypass > 0) {
     --cache.bypass;
     ++cache_counts_.values_skipped;
-    return nullptr;
+    return false;
   }
-  // The key: every non-null value, each as its length and bytes (so that
-  // ["ab", "c"] is not ["a", "bc"]); only texts, whose answers do not
-  // depend on a number's type.
-  key_.clear();
-  for (io::Scalar v : record.Get(field.field)) {
+  // Each value (array element) is looked up on its own: an array's
+  // elements recur far more often than the whole array does (`-c`,
+  // `install`, a script's path), and a leaf's answer over the array is its
+  // answers over the elements combined.
+  cache.rows.clear();
+  for (io::Scalar v : values) {
     if (v.is_null()) continue;
-    if (v.type != io::Scalar::Type::kString ||
-        key_.size() + sizeof(uint32_t) + v.s.size() > kMaxCachedKey) {
+    if (cache.rows.size() == kMaxCachedValues) {
       ++cache_counts_.values_skipped;
-      return nullptr;
+      return false;
     }
-    const uint32_t size = static_cast<uint32_t>(v.s.size());
-    key_.append(reinterpret_cast<const char*>(&size), sizeof size);
-    key_.append(v.s);
+    // Only texts: a number's answers depend on its type as well.
+    const bool keyed = v.type == io::Scalar::Type::kString && v.s.size() <= kMaxCachedKey;
+    if (!keyed) ++cache_counts_.values_skipped;
+    cache.rows.push_back(keyed ? SelectRow(cache, field, v.s) : nullptr);
   }
-  if (key_.empty()) {  // no value: every leaf's answer is null, computed at once
-    ++cache_counts_.values_skipped;
-    return nullptr;
-  }
+  return !cache.rows.empty();  // no value: every leaf's answer is null at once
+}
+
+uint8_t* LeafMemo::SelectRow(ValueCache& cache, const SharedMatcher::CachedField& field,
+                             std::string_view value) {
   if (cache.hashes.empty()) {
     cache.hashes.assign(kCacheSlots, 0);
     cache.keys.resize(kCacheSlots);
@@ -311,13 +314,13 @@ uint8_t* LeafMemo::SelectRow(ValueCache& cache, const SharedMatcher::CachedField
     cache.recent.assign(kCacheSlots / 2, 0);
     cache.seen.assign(kSeenSlots, 0);
   }
-  const uint64_t hash = absl::HashOf(absl::string_view(key_.data(), key_.size()));
+  const uint64_t hash = absl::HashOf(absl::string_view(value.data(), value.size()));
   const uint32_t set = static_cast<uint32_t>(hash >> 32) & (kCacheSlots / 2 - 1);
   uint32_t slot = 0;
   bool found = false;
   for (uint32_t way = 0; way < 2 && !found; ++way) {
     slot = set * 2 + way;
-    found = cache.hashes[slot] == hash && cache.keys[slot] == key_;
+    found = cache.hashes[slot] == hash && cache.keys[slot] == value;
   }
   uint8_t* row = cache.cells.data() + size_t{slot} * field.width;
   if (found) {
@@ -335,7 +338,7 @@ uint8_t* LeafMemo::SelectRow(ValueCache& cache, const SharedMatcher::CachedField
     slot = set * 2 + (cache.recent[set] ^ 1);
     row = cache.cells.data() + size_t{slot} * field.width;
     cache.hashes[slot] = hash;
-    cache.keys[slot].assign(key_);
+    cache.keys[slot].assign(value);
     std::memset(row, 0, field.width);
     ++cache_counts_.values_added;
   }

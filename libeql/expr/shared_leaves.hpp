@@ -25,13 +25,15 @@
 //     are evaluated as before.
 //   - The answer cache (in LeafMemo) keeps answers across events, by value:
 //     event streams repeat their values (the same process names, paths,
-//     actions, command lines of scheduled jobs), and a wildcard, regex or
-//     `in` leaf is a function of its field's values alone. Per field, a
-//     2-way set-associative table of kCacheSlots recent values (the field's
-//     non-null values, all strings, length-prefixed, at most kMaxCachedKey
-//     bytes) holds one cell per leaf over the field: unknown, or the
-//     answer. A field whose values rarely repeat (ids, timestamps, unique
-//     paths) is bypassed for a while, so it costs only a counter.
+//     actions, command lines of scheduled jobs, arguments), and a wildcard,
+//     regex or `in` leaf is a function of each of its field's values alone.
+//     Per field, a 2-way set-associative table of kCacheSlots recent values
+//     (texts of at most kMaxCachedKey bytes) holds one cell per leaf over the
+//     field: unknown, or the leaf's answer for that value. An array is looked
+//     up element by element and the leaf's answer is its elements' answers
+//     combined, as the evaluator combines them. A field whose values rarely
+//     repeat (ids, timestamps, unique paths) is bypassed for a while, so it
+//     costs only a counter.
 //
 // Exactness: a leaf's id names its answer on any record (the interning key
 // holds everything the answer depends on); the automaton only prefilters (a
@@ -173,25 +175,30 @@ class LeafMemo {
   //! when the field has no testable value (the evaluator's FieldMatch).
   analysis::Tri MatchByAutomaton(uint32_t leaf, const io::Record& record);
 
-  //! Slots of a field's answer cache (kCacheSlots / 2 sets of 2), and the
-  //! longest value (all its texts, length-prefixed) it keeps.
+  //! Slots of a field's answer cache (kCacheSlots / 2 sets of 2), the
+  //! longest value it keeps, and the most values (array elements) an event
+  //! may give a field for them to be looked up one by one.
   static constexpr uint32_t kCacheSlots = 256;
   static constexpr size_t kMaxCachedKey = 512;
-  //! The answer cache's cell of leaf `leaf` for `record`'s values of its
-  //! field: 0 while unknown, else 1 + the answer (a Tri). Null when the leaf
-  //! is not cached or this value is not (a number among the values, no
-  //! value, too long, or a field whose values rarely repeat). The cell
-  //! stays valid until the next event.
-  uint8_t* CacheCell(uint32_t leaf, const io::Record& record) {
+  static constexpr size_t kMaxCachedValues = 64;
+  //! The answer cache's rows for `record`'s non-null values of leaf `leaf`'s
+  //! field, one per value in order: null for a value that is not kept (not
+  //! a string, too long, or seen for the first time); a leaf's cell in a row
+  //! (at Column(leaf)) is 0 while unknown, else 1 + the leaf's answer for
+  //! that one value (a Tri). Null when the leaf is not cached, or the field
+  //! has no value, too many, or is bypassed (its values rarely repeat). Valid
+  //! until the next event.
+  const std::vector<uint8_t*>* CacheRows(uint32_t leaf, const io::Record& record) {
     const int32_t c = m_.cache_of_leaf_[leaf];
     if (c < 0) return nullptr;
     ValueCache& cache = caches_[c];
     if (cache.event != epoch_) {
       cache.event = epoch_;
-      cache.row = SelectRow(cache, m_.cached_fields_[c], record);
+      cache.usable = SelectRows(cache, m_.cached_fields_[c], record);
     }
-    return cache.row == nullptr ? nullptr : cache.row + m_.column_of_leaf_[leaf];
+    return cache.usable ? &cache.rows : nullptr;
   }
+  uint32_t Column(uint32_t leaf) const { return m_.column_of_leaf_[leaf]; }
   struct CacheCounts {
     uint64_t values_found = 0;       //!< an event's value was in its field's cache
     uint64_t values_added = 0;       //!< it was not, and took a slot
@@ -202,8 +209,9 @@ class LeafMemo {
 
  private:
   struct ValueCache {
-    uint32_t event = 0;            //!< epoch at which `row` was chosen
-    uint8_t* row = nullptr;        //!< the cells of this event's value, or null
+    uint32_t event = 0;            //!< epoch at which `rows` were chosen
+    bool usable = false;           //!< whether `rows` answer this event
+    std::vector<uint8_t*> rows;    //!< per non-null value of this event
     std::vector<uint64_t> hashes;  //!< per slot; allocated on first use
     std::vector<std::string> keys;
     std::vector<uint8_t> cells;   //!< kCacheSlots rows of the field's width
@@ -216,8 +224,10 @@ class LeafMemo {
   static constexpr uint32_t kWindow = 512;
   static constexpr uint32_t kSeenSlots = 1024;
   static constexpr uint32_t kBypassEvents = 8192;
+  bool SelectRows(ValueCache& cache, const SharedMatcher::CachedField& field,
+                  const io::Record& record);
   uint8_t* SelectRow(ValueCache& cache, const SharedMatcher::CachedField& field,
-                     const io::Record& record);
+                     std::string_view value);
 
   void Scan(uint32_t group, const io::Record& record);
   std::string_view Folded(std::string_view text);
@@ -234,13 +244,12 @@ class LeafMemo {
     analysis::Tri answer = analysis::Tri::kNull;
   };
   std::vector<Kept> kept_;
-  std::vector<uint32_t> hit_;          //!< per set: epoch of the last automaton hit
-  std::vector<uint32_t> scanned_;      //!< per group: epoch of the last scan
-  std::vector<uint8_t> testable_;      //!< per group: some value had a text
+  std::vector<uint32_t> hit_;      //!< per set: epoch of the last automaton hit
+  std::vector<uint32_t> scanned_;  //!< per group: epoch of the last scan
+  std::vector<uint8_t> testable_;  //!< per group: some value had a text
   std::string fold_;
   std::vector<uint32_t> factor_hits_;  //!< factors found in the value being scanned
   std::vector<ValueCache> caches_;     //!< per cached field
-  std::string key_;                    //!< the value being looked up
   CacheCounts cache_counts_;
 };
 
