@@ -220,6 +220,13 @@ struct Engine::Impl {
   std::vector<uint32_t> guard_begin;
   // Per unit: the condition is exactly its guards' conjunction.
   std::vector<uint8_t> guards_decide;
+  // Per unit: 1 + the sequence rule whose live partials it needs
+  // (Unit::needs_partials, with the prefilter), else 0; per rule: whether it
+  // has live partials, kept by CountPartials() and LoadState(). Tested before
+  // the guards: a later stage of a sequence with nothing to extend (a
+  // sixth of the corpus's candidates) costs two loads from small arrays.
+  std::vector<uint32_t> partials_rule_of_unit;
+  std::vector<uint8_t> rule_has_partials;
   bool Guarded(uint32_t unit, const io::Record& record);
   void BuildGuards();
   std::vector<uint32_t> sequence_rules;
@@ -479,6 +486,13 @@ void Engine::Impl::BuildGuards() {
   guards.clear();
   guard_begin.assign(1, 0);
   guards_decide.assign(units.size(), 0);
+  partials_rule_of_unit.assign(units.size(), 0);
+  rule_has_partials.assign(compiled.size(), 0);
+  for (size_t id = 0; id < units.size(); ++id) {
+    if (units[id].needs_partials && options.literal_prefilter) {
+      partials_rule_of_unit[id] = units[id].rule + 1;
+    }
+  }
   std::vector<std::vector<uint32_t>> required(units.size());
   std::vector<uint32_t> users(shared_leaves.size(), 0);  // units requiring each leaf
   std::vector<uint8_t> only(units.size(), 0);
@@ -567,6 +581,7 @@ void Engine::Impl::CountPartials(uint32_t r) {
                                       : rule.sample->counters().keys_live;
   partials_total = partials_total - rule.live_seen + live;
   rule.live_seen = live;
+  rule_has_partials[r] = live > 0;
   if (partials_total <= options.max_partials_total) return;
   const uint64_t excess = partials_total - options.max_partials_total;
   const uint64_t evicted = rule.sequence ? rule.sequence->EvictOldest(excess)
@@ -574,6 +589,7 @@ void Engine::Impl::CountPartials(uint32_t r) {
   stats.partials_evicted_total_cap += evicted;
   rule.live_seen -= evicted;
   partials_total -= evicted;
+  rule_has_partials[r] = rule.live_seen > 0;
 }
 
 void Engine::Impl::Process(const io::Record& record, std::string_view json, const Ordinal& ordinal,
@@ -609,6 +625,11 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
 
   touched_rules.clear();
   for (uint32_t id : candidate_units) {
+    // A later stage's hit can only extend a live partial: without one the
+    // unit is not evaluated.
+    if (const uint32_t r = partials_rule_of_unit[id]; r != 0 && rule_has_partials[r - 1] == 0) {
+      continue;
+    }
     // A required leaf that does not hold rules the unit out before its
     // (cold) program is touched; every leaf's answer is kept for the event.
     if (!Guarded(id, record)) continue;
@@ -629,10 +650,6 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
       continue;
     }
     if (rule.sequence && rule.sequence->done()) continue;
-    if (u.needs_partials && options.literal_prefilter &&
-        rule.sequence->counters().partials_live == 0) {
-      continue;
-    }
     if (!decided && !expr::Matches(u.query.where, record)) continue;
     const KeyPlan& plan = u.role == Unit::Role::kUntil ? rule.until_keys : rule.stage_keys[u.stage];
     std::vector<JoinKey> keys;
@@ -1360,6 +1377,7 @@ bool Engine::Impl::LoadState(runtime::SnapshotReader& r) {
   for (uint32_t rule : sequence_rules) {
     compiled[rule]->advancing = false;
     Advancing(rule);
+    rule_has_partials[rule] = compiled[rule]->sequence->counters().partials_live > 0;
   }
   bool has_reorder = false;
   if (!r.U64(partials_total) || !r.Bool(has_reorder)) return false;
