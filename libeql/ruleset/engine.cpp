@@ -118,6 +118,11 @@ struct Unit {
   // A positive sequence stage after the first: its hits can only extend
   // live partials, so without any it is not evaluated.
   bool needs_partials = false;
+  // A missing stage after the first positive one: its hits are checked only
+  // against the times of later events of partials and candidates in flight
+  // (strictly between or after them), so when events come in time order
+  // (late ones dropped) a hit with none in flight can never count.
+  bool needs_in_flight = false;
   analysis::CompiledEventQuery query;
 };
 
@@ -220,13 +225,17 @@ struct Engine::Impl {
   std::vector<uint32_t> guard_begin;
   // Per unit: the condition is exactly its guards' conjunction.
   std::vector<uint8_t> guards_decide;
-  // Per unit: 1 + the sequence rule whose live partials it needs
-  // (Unit::needs_partials, with the prefilter), else 0; per rule: whether it
-  // has live partials, kept by CountPartials() and LoadState(). Tested before
-  // the guards: a later stage of a sequence with nothing to extend (a
-  // sixth of the corpus's candidates) costs two loads from small arrays.
-  std::vector<uint32_t> partials_rule_of_unit;
-  std::vector<uint8_t> rule_has_partials;
+  // Per unit: 1 + the sequence rule whose state in flight it needs, else 0,
+  // and which of that state (kLivePartials for Unit::needs_partials, both
+  // for Unit::needs_in_flight); per rule: what it has in flight, kept by
+  // CountPartials() and LoadState(). Tested before the guards (with the
+  // prefilter): a later stage of a sequence with nothing to extend (a sixth
+  // of the corpus's candidates) costs two loads from small arrays.
+  static constexpr uint8_t kLivePartials = 1, kPendingCandidates = 2;
+  std::vector<uint32_t> waits_on_rule;
+  std::vector<uint8_t> waits_for;
+  std::vector<uint8_t> rule_in_flight;
+  void KeepInFlight(uint32_t r);
   bool Guarded(uint32_t unit, const io::Record& record);
   void BuildGuards();
   std::vector<uint32_t> sequence_rules;
@@ -419,8 +428,9 @@ absl::Status Engine::Impl::CompileRule(uint32_t index) {
           ++first_positive;
         }
         for (Unit& u : new_units) {
-          u.needs_partials = u.role == Unit::Role::kStage && u.stage > first_positive &&
-                             !s.stages[u.stage].missing;
+          const bool later = u.role == Unit::Role::kStage && u.stage > first_positive;
+          u.needs_partials = later && !s.stages[u.stage].missing;
+          u.needs_in_flight = later && s.stages[u.stage].missing;
         }
       }
       if (s.until) {
@@ -486,12 +496,19 @@ void Engine::Impl::BuildGuards() {
   guards.clear();
   guard_begin.assign(1, 0);
   guards_decide.assign(units.size(), 0);
-  partials_rule_of_unit.assign(units.size(), 0);
-  rule_has_partials.assign(compiled.size(), 0);
+  waits_on_rule.assign(units.size(), 0);
+  waits_for.assign(units.size(), 0);
+  rule_in_flight.assign(compiled.size(), 0);
+  const bool in_time_order = options.late_policy == LatePolicy::kDrop;
   for (size_t id = 0; id < units.size(); ++id) {
-    if (units[id].needs_partials && options.literal_prefilter) {
-      partials_rule_of_unit[id] = units[id].rule + 1;
+    const Unit& u = units[id];
+    if (!options.literal_prefilter) continue;
+    if (u.needs_partials) {
+      waits_for[id] = kLivePartials;
+    } else if (u.needs_in_flight && in_time_order) {
+      waits_for[id] = kLivePartials | kPendingCandidates;
     }
+    if (waits_for[id] != 0) waits_on_rule[id] = u.rule + 1;
   }
   std::vector<std::vector<uint32_t>> required(units.size());
   std::vector<uint32_t> users(shared_leaves.size(), 0);  // units requiring each leaf
@@ -574,6 +591,12 @@ void Engine::Impl::Advancing(uint32_t r) {
   advancing_rules.insert(std::upper_bound(advancing_rules.begin(), advancing_rules.end(), r), r);
 }
 
+void Engine::Impl::KeepInFlight(uint32_t r) {
+  const runtime::SequenceCounters& c = compiled[r]->sequence->counters();
+  rule_in_flight[r] = static_cast<uint8_t>((c.partials_live > 0 ? kLivePartials : 0) |
+                                           (c.candidates_pending > 0 ? kPendingCandidates : 0));
+}
+
 void Engine::Impl::CountPartials(uint32_t r) {
   // A sample's partials are its join keys waiting for their filters.
   CompiledRule& rule = *compiled[r];
@@ -581,7 +604,7 @@ void Engine::Impl::CountPartials(uint32_t r) {
                                       : rule.sample->counters().keys_live;
   partials_total = partials_total - rule.live_seen + live;
   rule.live_seen = live;
-  rule_has_partials[r] = live > 0;
+  if (rule.sequence) KeepInFlight(r);
   if (partials_total <= options.max_partials_total) return;
   const uint64_t excess = partials_total - options.max_partials_total;
   const uint64_t evicted = rule.sequence ? rule.sequence->EvictOldest(excess)
@@ -589,7 +612,7 @@ void Engine::Impl::CountPartials(uint32_t r) {
   stats.partials_evicted_total_cap += evicted;
   rule.live_seen -= evicted;
   partials_total -= evicted;
-  rule_has_partials[r] = rule.live_seen > 0;
+  if (rule.sequence) KeepInFlight(r);
 }
 
 void Engine::Impl::Process(const io::Record& record, std::string_view json, const Ordinal& ordinal,
@@ -625,9 +648,9 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
 
   touched_rules.clear();
   for (uint32_t id : candidate_units) {
-    // A later stage's hit can only extend a live partial: without one the
-    // unit is not evaluated.
-    if (const uint32_t r = partials_rule_of_unit[id]; r != 0 && rule_has_partials[r - 1] == 0) {
+    // A later stage's hit can only extend a live partial (or, for a missing
+    // stage, rule one out): without one the unit is not evaluated.
+    if (const uint32_t r = waits_on_rule[id]; r != 0 && (rule_in_flight[r - 1] & waits_for[id]) == 0) {
       continue;
     }
     // A required leaf that does not hold rules the unit out before its
@@ -1377,7 +1400,7 @@ bool Engine::Impl::LoadState(runtime::SnapshotReader& r) {
   for (uint32_t rule : sequence_rules) {
     compiled[rule]->advancing = false;
     Advancing(rule);
-    rule_has_partials[rule] = compiled[rule]->sequence->counters().partials_live > 0;
+    KeepInFlight(rule);
   }
   bool has_reorder = false;
   if (!r.U64(partials_total) || !r.Bool(has_reorder)) return false;
