@@ -104,12 +104,13 @@ std::optional<LiteralConstraint> KeyConstraint(const Program& p, const Node& n) 
 }
 
 // How selective a constraint is (lower is better): exact keys single out
-// one value, a 3-byte affix many.
+// one value, a 3-byte affix many (".exe" ends most Windows paths: three
+// exact names are worth less than one such end).
 uint64_t Weight(const LiteralConstraint& c) {
   uint64_t w = 0;
   for (const LiteralKey& k : c.keys) {
     if (k.kind == LiteralKey::Kind::kPresent) return 100;  // a field, not a value
-    w += k.kind == LiteralKey::Kind::kExact ? 2 : 3;
+    w += k.kind == LiteralKey::Kind::kExact ? 2 : 6;
   }
   return w;
 }

@@ -239,6 +239,17 @@ TEST_F(DispatcherTest, AnyUnitsAreFiledUnderTheirBranchesValuesNotTheirCategorie
   EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"bash"}})"), U{});
 }
 
+TEST_F(DispatcherTest, ExactValuesOutweighAFixedEnd) {
+  // Three bytes of a fixed end ("exe") are shared by most Windows paths; two
+  // exact names single out far fewer events.
+  Add(R"(process where process.executable : "?:\\Windows\\*.exe" and)"
+      R"( (dll.name : "scrobj.dll" or file.name : "scrobj.dll"))");  // 0
+  EXPECT_EQ(
+      For(R"({"event":{"category":"process"},"process":{"executable":"C:\\Windows\\a.exe"}})"),
+      U{});
+  EXPECT_EQ(For(R"({"event":{"category":"process"},"dll":{"name":"SCROBJ.dll"}})"), U{0});
+}
+
 TEST_F(DispatcherTest, NonStringValuesReachEveryUnitOfTheirAnchor) {
   Add(R"(process where process.name == "4")");
   Add(R"(process where process.name == "true")");
