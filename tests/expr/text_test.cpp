@@ -40,6 +40,23 @@ TEST(Fold, AsciiFastPathAgreesWithTheGeneralOne) {
   EXPECT_EQ(out, FoldCase(all));
 }
 
+TEST(Ascii, EveryByteOfEveryLengthIsLookedAt) {
+  std::printf(
+      "checks: IsAscii over texts of 0 to 40 bytes: true when all are ASCII, false with one "
+      "byte of 0x80 or more at any position\n");
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string text(n, 'a');
+    EXPECT_TRUE(IsAscii(text)) << n;
+    for (size_t at = 0; at < n; ++at) {
+      for (unsigned char high : {0x80, 0xC3, 0xFF}) {
+        std::string bad = text;
+        bad[at] = static_cast<char>(high);
+        EXPECT_FALSE(IsAscii(bad)) << "length " << n << ", byte " << at;
+      }
+    }
+  }
+}
+
 TEST(Utf16, JavaIndexing) {
   std::printf("checks: lengths and offsets in UTF-16 units as Java counts them\n");
   EXPECT_EQ(Utf16Length("abc"), 3);
