@@ -134,8 +134,12 @@ struct CompiledRule {
   std::unique_ptr<runtime::SampleOperator> sample;
   runtime::PipeChain<std::string> event_pipes;  // event queries: alert JSON texts
   uint64_t alerts = 0;
-  // Per-event scratch: the hits collected by the dispatcher.
+  // Per-event scratch: the hits collected by the dispatcher, the first
+  // hit_count of `hits` (the others keep their storage for the next event:
+  // allocating a key list for every matching stage was most of the
+  // engine's allocations).
   std::vector<runtime::StageHit> hits;
+  size_t hit_count = 0;
   std::vector<JoinKey> until_hits;
   bool touched = false;
   bool advancing = false;  // a sequence in Impl::advancing_rules
@@ -179,6 +183,13 @@ bool ExpandKeys(const KeyPlan& plan, const io::Record& record,
       return false;
     }
     product *= values.size();
+  }
+  if (product == 1) {
+    // One value at each position, the common case: the key is built in
+    // place, taking the values, without a list per position.
+    JoinKey& key = out.emplace_back();
+    for (auto& values : per_position) key.push_back(std::move(values.front()));
+    return true;
   }
   // Cartesian product, first position varying slowest.
   out.emplace_back();
@@ -280,6 +291,7 @@ struct Engine::Impl {
   std::vector<uint32_t> candidate_units;
   std::vector<uint32_t> touched_rules;
   std::vector<std::vector<KeyValue>> key_positions;
+  std::vector<JoinKey> key_list;
   std::vector<io::Scalar> key_scratch;
 
   void Deliver(Alert&& alert) {
@@ -675,7 +687,7 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
     if (rule.sequence && rule.sequence->done()) continue;
     if (!decided && !expr::Matches(u.query.where, record)) continue;
     const KeyPlan& plan = u.role == Unit::Role::kUntil ? rule.until_keys : rule.stage_keys[u.stage];
-    std::vector<JoinKey> keys;
+    std::vector<JoinKey>& keys = key_list;
     if (!ExpandKeys(plan, record, key_positions, key_scratch, keys)) continue;
     if (!rule.touched) {
       rule.touched = true;
@@ -684,7 +696,10 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
     if (u.role == Unit::Role::kUntil) {
       for (auto& k : keys) rule.until_hits.push_back(std::move(k));
     } else {
-      rule.hits.push_back({u.stage, std::move(keys)});
+      if (rule.hit_count == rule.hits.size()) rule.hits.emplace_back();
+      runtime::StageHit& hit = rule.hits[rule.hit_count++];
+      hit.stage = u.stage;
+      hit.keys.swap(keys);  // the scratch takes the hit's old storage
     }
   }
 
@@ -693,15 +708,16 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
     rule.touched = false;
     if (rule.sequence) {
       RuleSink sink(this, r);
-      rule.sequence->OnEvent(retain(), rule.hits, rule.until_hits, sink);
+      rule.sequence->OnEvent(retain(), {rule.hits.data(), rule.hit_count}, rule.until_hits, sink);
       CountPartials(r);
       Advancing(r);
     } else if (rule.sample) {
       RuleSink sink(this, r);
-      rule.sample->OnEvent(retain(), rule.hits, sink);
+      rule.sample->OnEvent(retain(), {rule.hits.data(), rule.hit_count}, sink);
       CountPartials(r);
     }
-    rule.hits.clear();
+    for (size_t h = 0; h < rule.hit_count; ++h) rule.hits[h].keys.clear();
+    rule.hit_count = 0;
     rule.until_hits.clear();
   }
   AdvanceOperators(ordinal.timestamp_ms, false);
