@@ -168,23 +168,19 @@ void Unite(LiteralConstraint& into, const LiteralConstraint& other) {
 std::optional<LiteralConstraint> Either(const LiteralConstraint& left,
                                         const LiteralConstraint& right) {
   std::vector<LiteralConstraint> alternatives;
-  auto add = [&](const LiteralConstraint& c) {
-    for (const LiteralConstraint* alt = &c; alt != nullptr;) {
-      LiteralConstraint one{.field = alt->field, .keys = alt->keys, .or_else = {}};
-      auto same = std::find_if(alternatives.begin(), alternatives.end(),
-                               [&](const LiteralConstraint& a) { return a.field == one.field; });
-      if (same == alternatives.end()) {
-        alternatives.push_back(std::move(one));
-      } else {
-        Unite(*same, one);
-      }
-      // The constraint itself, then each of its own alternatives.
-      const size_t next = alt == &c ? 0 : static_cast<size_t>(alt - c.or_else.data()) + 1;
-      alt = next < c.or_else.size() ? &c.or_else[next] : nullptr;
+  auto add_one = [&](const LiteralConstraint& alt) {
+    auto same = std::find_if(alternatives.begin(), alternatives.end(),
+                             [&](const LiteralConstraint& a) { return a.field == alt.field; });
+    if (same == alternatives.end()) {
+      alternatives.push_back({.field = alt.field, .keys = alt.keys, .or_else = {}});
+    } else {
+      Unite(*same, alt);
     }
   };
-  add(left);
-  add(right);
+  for (const LiteralConstraint* side : {&left, &right}) {
+    add_one(*side);
+    for (const LiteralConstraint& alt : side->or_else) add_one(alt);
+  }
   if (alternatives.size() > kMaxAlternatives) return std::nullopt;
   LiteralConstraint out = std::move(alternatives.front());
   out.or_else.assign(std::make_move_iterator(alternatives.begin() + 1),
