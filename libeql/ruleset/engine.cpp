@@ -640,14 +640,14 @@ void Engine::Impl::CountPartials(uint32_t r) {
                                       : rule.sample->counters().keys_live;
   partials_total = partials_total - rule.live_seen + live;
   rule.live_seen = live;
-  if (rule.sequence) KeepInFlight(r);
-  if (partials_total <= options.max_partials_total) return;
-  const uint64_t excess = partials_total - options.max_partials_total;
-  const uint64_t evicted = rule.sequence ? rule.sequence->EvictOldest(excess)
-                                         : rule.sample->EvictOldest(excess);
-  stats.partials_evicted_total_cap += evicted;
-  rule.live_seen -= evicted;
-  partials_total -= evicted;
+  if (partials_total > options.max_partials_total) {
+    const uint64_t excess = partials_total - options.max_partials_total;
+    const uint64_t evicted = rule.sequence ? rule.sequence->EvictOldest(excess)
+                                           : rule.sample->EvictOldest(excess);
+    stats.partials_evicted_total_cap += evicted;
+    rule.live_seen -= evicted;
+    partials_total -= evicted;
+  }
   if (rule.sequence) KeepInFlight(r);
 }
 
