@@ -155,4 +155,20 @@ struct Program {
   std::string Explain() const;
 };
 
+//! The operand of field leaf `n` (IsFieldLeaf) of `p`: consts[b] (a Scalar)
+//! for kFieldCompare, match_sets[b] for kFieldMatch, in_sets[b] for
+//! kFieldIn; null for kFieldNotNull.
+inline const void* LeafOperand(const Program& p, const Node& n) {
+  switch (n.op) {
+    case Op::kFieldCompare:
+      return &p.consts[n.b];
+    case Op::kFieldMatch:
+      return &p.match_sets[n.b];
+    case Op::kFieldIn:
+      return &p.in_sets[n.b];
+    default:
+      return nullptr;
+  }
+}
+
 }  // namespace eql::analysis

@@ -239,9 +239,8 @@ class Evaluator {
     const SharedMatcher::Home& home = memo_->matcher().home(id);
     Tri t;
     if (const std::vector<uint8_t*>* rows = memo_->CacheRows(id, r_)) {
-      t = home.program != nullptr    ? ByValue(id, *rows, home.field, home.op, home.operand)
-          : n->op == Op::kFieldMatch ? ByValue(id, *rows, n->a, n->op, &p_.match_sets[n->b])
-                                     : ByValue(id, *rows, n->a, n->op, &p_.in_sets[n->b]);
+      t = home.program != nullptr ? ByValue(id, *rows, home.field, home.op, home.operand)
+                                  : ByValue(id, *rows, n->a, n->op, analysis::LeafOperand(p_, *n));
     } else {
       const Op op = home.program != nullptr ? home.op : n->op;
       if (op == Op::kFieldMatch && memo_->InAutomaton(id)) {

@@ -69,13 +69,12 @@ std::unique_ptr<SharedMatcher> SharedMatcher::Build(
           m->homes_[d - 1].program != nullptr) {
         continue;
       }
-      const void* operand =
-          op == analysis::Op::kFieldCompare ? static_cast<const void*>(&p->consts[n.b])
-          : op == analysis::Op::kFieldMatch ? static_cast<const void*>(&p->match_sets[n.b])
-          : op == analysis::Op::kFieldIn    ? static_cast<const void*>(&p->in_sets[n.b])
-                                            : nullptr;
-      m->homes_[d - 1] = {
-          .program = p, .operand = operand, .field = n.a, .op = op, .sub = n.sub, .date = n.date};
+      m->homes_[d - 1] = {.program = p,
+                          .operand = analysis::LeafOperand(*p, n),
+                          .field = n.a,
+                          .op = op,
+                          .sub = n.sub,
+                          .date = n.date};
     }
   }
   m->set_of_leaf_.assign(leaves.size(), -1);
