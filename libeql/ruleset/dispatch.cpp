@@ -289,7 +289,6 @@ std::vector<LiteralConstraint> RequiredLiterals(const Program& program,
 
 void Dispatcher::Add(uint32_t unit, bool any, const std::string& category,
                      const analysis::Program* where, const io::FieldRegistry& fields) {
-  Table& table = any ? any_ : by_category_[category];
   ++units_;
   if (marks_.size() < unit / 64 + 1) marks_.resize(unit / 64 + 1, 0);
   std::vector<LiteralConstraint> constraints;
@@ -304,58 +303,83 @@ void Dispatcher::Add(uint32_t unit, bool any, const std::string& category,
       best = &c;
     }
   }
+  if (best != nullptr) ++anchored_;
+  if (any) {
+    FileUnder(any_, unit, best);
+    for (auto& [name, table] : by_category_) FileUnder(table, unit, best);
+    return;
+  }
+  auto [it, added] = by_category_.try_emplace(category);
+  // A new category starts with the `any` units so far (all of them lower
+  // than this one, so its lists stay in unit order).
+  if (added) it->second = any_;
+  FileUnder(it->second, unit, best);
+}
+
+void Dispatcher::FileUnder(Table& table, uint32_t unit, const LiteralConstraint* best) {
   if (best == nullptr) {
     table.always.push_back(unit);
     return;
   }
-  ++anchored_;
   File(table, unit, *best);
   for (const LiteralConstraint& alt : best->or_else) File(table, unit, alt);
 }
 
 void Dispatcher::File(Table& table, uint32_t unit, const LiteralConstraint& constraint) {
-  const LiteralConstraint* best = &constraint;
-  auto anchor = std::find_if(table.anchors.begin(), table.anchors.end(),
-                             [&](const Anchor& a) { return a.field == best->field; });
-  if (anchor == table.anchors.end()) {
-    table.anchors.push_back({});
-    anchor = table.anchors.end() - 1;
-    anchor->field = best->field;
+  auto head =
+      std::lower_bound(table.heads.begin(), table.heads.end(), constraint.field,
+                       [](const AnchorHead& h, io::FieldId field) { return h.field < field; });
+  const size_t index = static_cast<size_t>(head - table.heads.begin());
+  if (head == table.heads.end() || head->field != constraint.field) {
+    table.heads.insert(head, AnchorHead{.field = constraint.field});
+    table.anchors.insert(table.anchors.begin() + static_cast<ptrdiff_t>(index), Anchor{});
   }
-  if (anchor->all.empty() || anchor->all.back() != unit) anchor->all.push_back(unit);
-  for (const LiteralKey& k : best->keys) {
+  AnchorHead& h = table.heads[index];
+  Anchor& anchor = table.anchors[index];
+  if (anchor.all.empty() || anchor.all.back() != unit) anchor.all.push_back(unit);
+  for (const LiteralKey& k : constraint.keys) {
     switch (k.kind) {
       case LiteralKey::Kind::kExact:
-        anchor->exact[k.text].push_back(unit);
-        anchor->exact_lengths.set(std::min<size_t>(k.text.size(), 255));
+        anchor.exact[k.text].push_back(unit);
+        h.exact_lengths |= LengthBit(k.text.size());
+        h.flags |= kHasExact;
         break;
       case LiteralKey::Kind::kPrefix:
-        anchor->prefix[AffixKey(k.text.data())].push_back(unit);
+        anchor.prefix[AffixKey(k.text.data())].push_back(unit);
+        h.flags |= kHasPrefix;
         break;
       case LiteralKey::Kind::kSuffix:
-        anchor->suffix[AffixKey(k.text.data() + k.text.size() - kAffixBytes)].push_back(unit);
+        anchor.suffix[AffixKey(k.text.data() + k.text.size() - kAffixBytes)].push_back(unit);
+        h.flags |= kHasSuffix;
         break;
       case LiteralKey::Kind::kPresent:
-        anchor->present.push_back(unit);
+        anchor.present.push_back(unit);
+        h.flags |= kHasPresent;
         break;
     }
   }
+  h.flags = static_cast<uint8_t>(h.flags & ~kOnlyPresent);
+  if (anchor.present.size() == anchor.all.size()) h.flags |= kOnlyPresent;
 }
 
 void Dispatcher::Collect(const Table& table, const io::Record& record) const {
   Mark(table.always);
   char stack_buffer[256];
   std::string heap_buffer;
-  for (const Anchor& anchor : table.anchors) {
-    if (!anchor.present.empty()) {
-      for (io::Scalar v : record.Get(anchor.field)) {
+  for (size_t a = 0; a < table.heads.size(); ++a) {
+    const AnchorHead& head = table.heads[a];
+    const io::Record::Values values = record.Get(head.field);
+    if (values.empty()) continue;  // most anchors' fields, for most events
+    const Anchor& anchor = table.anchors[a];
+    if ((head.flags & kHasPresent) != 0) {
+      for (io::Scalar v : values) {
         if (v.is_null()) continue;
         Mark(anchor.present);
         break;
       }
     }
-    if (anchor.present.size() == anchor.all.size()) continue;
-    for (io::Scalar v : record.Get(anchor.field)) {
+    if ((head.flags & kOnlyPresent) != 0) continue;
+    for (io::Scalar v : values) {
       if (v.type != io::Scalar::Type::kString) {
         if (v.is_null()) continue;
         // A number or boolean may equal a string constant by its text:
@@ -365,13 +389,11 @@ void Dispatcher::Collect(const Table& table, const io::Record& record) const {
       }
       auto add = [&](const absl::flat_hash_map<std::string, std::vector<uint32_t>>& map,
                      std::string_view key) {
-        if (map.empty()) return;
         auto it = map.find(absl::string_view(key.data(), key.size()));
         if (it != map.end()) Mark(it->second);
       };
       auto add_affix = [&](const absl::flat_hash_map<uint32_t, std::vector<uint32_t>>& map,
                            const char* key) {
-        if (map.empty()) return;
         auto it = map.find(AffixKey(key));
         if (it != map.end()) Mark(it->second);
       };
@@ -390,16 +412,14 @@ void Dispatcher::Collect(const Table& table, const io::Record& record) const {
         // Folding ASCII keeps every byte in place: fold only what is looked
         // up, and an exact key of another length cannot match.
         const size_t length = v.s.size();
-        if (!anchor.exact.empty() && anchor.exact_lengths.test(std::min<size_t>(length, 255))) {
-          add(anchor.exact, fold_whole(true));
-        }
+        if ((head.exact_lengths & LengthBit(length)) != 0) add(anchor.exact, fold_whole(true));
         if (length >= kAffixBytes) {
           char affix[kAffixBytes];
-          if (!anchor.prefix.empty()) {
+          if ((head.flags & kHasPrefix) != 0) {
             analysis::FoldAsciiInto(v.s.substr(0, kAffixBytes), affix);
             add_affix(anchor.prefix, affix);
           }
-          if (!anchor.suffix.empty()) {
+          if ((head.flags & kHasSuffix) != 0) {
             analysis::FoldAsciiInto(v.s.substr(length - kAffixBytes), affix);
             add_affix(anchor.suffix, affix);
           }
@@ -407,10 +427,12 @@ void Dispatcher::Collect(const Table& table, const io::Record& record) const {
         continue;
       }
       const std::string_view folded = fold_whole(false);
-      add(anchor.exact, folded);
+      if ((head.flags & kHasExact) != 0) add(anchor.exact, folded);
       if (folded.size() >= kAffixBytes) {
-        add_affix(anchor.prefix, folded.data());
-        add_affix(anchor.suffix, folded.data() + folded.size() - kAffixBytes);
+        if ((head.flags & kHasPrefix) != 0) add_affix(anchor.prefix, folded.data());
+        if ((head.flags & kHasSuffix) != 0) {
+          add_affix(anchor.suffix, folded.data() + folded.size() - kAffixBytes);
+        }
       }
     }
   }
@@ -419,12 +441,17 @@ void Dispatcher::Collect(const Table& table, const io::Record& record) const {
 void Dispatcher::Candidates(const io::Record& record, io::FieldId category_field,
                             std::vector<uint32_t>& out) const {
   out.clear();
+  // Every category table holds the `any` units too: `any_` is visited only
+  // when no category of the event has a table.
+  bool visited = false;
   for (io::Scalar c : record.Get(category_field)) {
     if (c.type != io::Scalar::Type::kString) continue;
     auto it = by_category_.find(absl::string_view(c.s.data(), c.s.size()));
-    if (it != by_category_.end()) Collect(it->second, record);
+    if (it == by_category_.end()) continue;
+    Collect(it->second, record);
+    visited = true;
   }
-  Collect(any_, record);
+  if (!visited) Collect(any_, record);
   for (size_t w = 0; w < marks_.size(); ++w) {
     for (uint64_t bits = marks_[w]; bits != 0; bits &= bits - 1) {
       out.push_back(static_cast<uint32_t>(w * 64 + static_cast<size_t>(__builtin_ctzll(bits))));
@@ -437,8 +464,8 @@ Dispatcher::Summary Dispatcher::summary() const {
   Summary s;
   s.units = units_;
   s.anchored = anchored_;
-  s.anchor_fields = any_.anchors.size();
-  for (const auto& [category, table] : by_category_) s.anchor_fields += table.anchors.size();
+  s.anchor_fields = any_.heads.size();
+  for (const auto& [category, table] : by_category_) s.anchor_fields += table.heads.size();
   return s;
 }
 

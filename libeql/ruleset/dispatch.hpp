@@ -21,6 +21,9 @@
 //      it is filed under that field's presence, when the field is not one
 //      that nearly every event has.
 //
+// Every category's table also holds the `any` units, so that an event visits
+// one table and reads each anchor field once.
+//
 // The anchors are necessary conditions, never sufficient: every candidate is
 // still evaluated in full, so the index can only save work, never change an
 // answer. Keys are case-folded on both sides (the evaluator's folding), which
@@ -29,7 +32,7 @@
 // not a string (a number compared with "4") reaches every unit of that anchor.
 #pragma once
 
-#include <bitset>
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -111,39 +114,55 @@ class Dispatcher {
   struct Summary {
     size_t units = 0;
     size_t anchored = 0;  //!< units filed under a literal anchor
-    size_t anchor_fields = 0;
+    size_t anchor_fields = 0;  //!< (table, field) anchors, the `any` table included
   };
   Summary summary() const;
 
  private:
-  struct Anchor {
+  //! What the event loop reads of every anchor of a table, whether the event
+  //! has the field or not: packed, so that a table's anchors take a few
+  //! cache lines rather than one or more each (the maps are read only for a
+  //! value of the field).
+  struct AnchorHead {
     io::FieldId field = 0;
+    uint8_t flags = 0;
+    //! The byte lengths of the exact keys, bit 63 for 63 or more: an ASCII
+    //! value, which folding does not shorten, of another length cannot be
+    //! one of them, and is neither folded whole nor hashed.
+    uint64_t exact_lengths = 0;
+  };
+  static constexpr uint8_t kHasExact = 1, kHasPrefix = 2, kHasSuffix = 4, kHasPresent = 8,
+                           kOnlyPresent = 16;
+  static uint64_t LengthBit(size_t length) { return uint64_t{1} << std::min<size_t>(length, 63); }
+  struct Anchor {
     absl::flat_hash_map<std::string, std::vector<uint32_t>> exact;
     //! By the first / last kAffixBytes bytes, packed into an integer (AffixKey):
     //! hashing three bytes as a string cost more than the lookup.
     absl::flat_hash_map<uint32_t, std::vector<uint32_t>> prefix;
     absl::flat_hash_map<uint32_t, std::vector<uint32_t>> suffix;
     std::vector<uint32_t> present;  //!< units that need only a value
-    std::vector<uint32_t> all;  //!< every unit of this anchor, in order
-    //! The byte lengths of the exact keys (the last bit: any of 255 or more):
-    //! an ASCII value, which folding does not shorten, of another length
-    //! cannot be one of them, and is neither folded whole nor hashed.
-    std::bitset<256> exact_lengths;
+    std::vector<uint32_t> all;      //!< every unit of this anchor, in order
   };
+  //! The units of one category, and those of `any` (filed in every table as
+  //! well as in `any_`): an event visits one table, and each anchor field
+  //! once, however many of its units are `any`. Anchors in field order, so
+  //! that the record's slots are read in address order.
   struct Table {
     std::vector<uint32_t> always;  //!< units without an anchor
-    std::vector<Anchor> anchors;
+    std::vector<AnchorHead> heads;
+    std::vector<Anchor> anchors;  //!< same order as heads
   };
   // Marks the units of `table` that `record` may match.
   void Collect(const Table& table, const io::Record& record) const;
   void Mark(const std::vector<uint32_t>& units) const {
     for (uint32_t u : units) marks_[u >> 6] |= uint64_t{1} << (u & 63);
   }
+  //! Files `unit` under its anchor `best` (null: no anchor) in `table`.
+  static void FileUnder(Table& table, uint32_t unit, const LiteralConstraint* best);
   //! Files `unit` under one (field, keys) of its anchor.
-  void File(Table& table, uint32_t unit, const LiteralConstraint& constraint);
-
+  static void File(Table& table, uint32_t unit, const LiteralConstraint& constraint);
   absl::flat_hash_map<std::string, Table> by_category_;
-  Table any_;
+  Table any_;  //!< what an event of no category with units of its own visits
   // Candidates() scratch: one bit per unit, so that the lists' units come
   // out in order and once each without sorting them (the sort was 2% of a
   // rule pack's time). Units are added in increasing order.

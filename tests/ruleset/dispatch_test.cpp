@@ -239,6 +239,39 @@ TEST_F(DispatcherTest, AnyUnitsAreFiledUnderTheirBranchesValuesNotTheirCategorie
   EXPECT_EQ(For(R"({"event":{"category":"process"},"process":{"name":"bash"}})"), U{});
 }
 
+TEST_F(DispatcherTest, AnyUnitsReachEventsOfEveryCategoryWhicheverWasAddedFirst) {
+  // `any` units are filed in every category's table, including tables made
+  // after them, and in the table of events whose category has none.
+  Add(R"(any where user.name == "root")");         // 0: before any category
+  Add(R"(process where process.name == "node")");  // 1
+  Add(R"(any where true)");                        // 2: no anchor
+  Add(R"(file where file.name == "x")");           // 3: a table made after them
+  Add(R"(any where process.name : "node")");       // 4: after both tables
+  const std::string root_node = R"("user":{"name":"root"},"process":{"name":"node"}})";
+  EXPECT_EQ(For(R"({"event":{"category":"process"},)" + root_node), (U{0, 1, 2, 4}));
+  EXPECT_EQ(For(R"({"event":{"category":"file"},)" + root_node), (U{0, 2, 4}));
+  EXPECT_EQ(For(R"({"event":{"category":"dns"},)" + root_node), (U{0, 2, 4}));
+  EXPECT_EQ(For(R"({)" + root_node), (U{0, 2, 4}));
+  EXPECT_EQ(
+      For(R"({"event":{"category":["dns","file","process"]},"file":{"name":"x"},)" + root_node),
+      (U{0, 1, 2, 3, 4}));
+  EXPECT_EQ(For(R"({"event":{"category":"file"},"file":{"name":"x"}})"), (U{2, 3}));
+}
+
+TEST_F(DispatcherTest, ExactKeysOfAnyLengthAreFound) {
+  // Lengths of 63 bytes and more share one bit of the length filter.
+  const std::string long_key(70, 'k');
+  Add(R"(process where process.name == ")" + long_key + "\"");
+  Add(R"(process where process.name == "ab")");
+  auto event = [](const std::string& name) {
+    return R"({"event":{"category":"process"},"process":{"name":")" + name + "\"}}";
+  };
+  EXPECT_EQ(For(event(std::string(70, 'K'))), U{0});
+  EXPECT_EQ(For(event(std::string(100, 'k'))), U{});
+  EXPECT_EQ(For(event(std::string(69, 'k'))), U{});
+  EXPECT_EQ(For(event("AB")), U{1});
+}
+
 TEST_F(DispatcherTest, ExactValuesOutweighAFixedEnd) {
   // Three bytes of a fixed end ("exe") are shared by most Windows paths; two
   // exact names single out far fewer events.
