@@ -60,7 +60,9 @@ inline void Accumulate(Tri& acc, Tri t) {
 class Evaluator {
  public:
   Evaluator(const Program& p, const Record& r, Scratch& s)
-      : p_(p), r_(r), s_(s), memo_(ScopedLeafMemo(r)) {
+      : Evaluator(p, r, s, ScopedLeafMemo(r)) {}
+  Evaluator(const Program& p, const Record& r, Scratch& s, LeafMemo* memo)
+      : p_(p), r_(r), s_(s), memo_(memo) {
     if (s_.is_bound.size() < p_.field_limit) {
       s_.is_bound.resize(p_.field_limit, 0);
       s_.bound.resize(p_.field_limit);
@@ -549,6 +551,78 @@ std::vector<uint32_t> RequiredLeaves(const analysis::Program& program, bool& onl
   return out;
 }
 
+namespace {
+
+// The top-level conjuncts of `program`'s condition (through nested `and`s).
+std::vector<uint32_t> Conjuncts(const Program& program) {
+  std::vector<uint32_t> out;
+  std::vector<uint32_t> stack{program.root};
+  while (!stack.empty()) {
+    const uint32_t index = stack.back();
+    stack.pop_back();
+    const Node& n = program.nodes[index];
+    if (n.op == Op::kAnd) {
+      stack.push_back(n.b);
+      stack.push_back(n.a);
+    } else {
+      out.push_back(index);
+    }
+  }
+  return out;
+}
+
+bool IsSharedLeaf(const Node& n) { return analysis::IsFieldLeaf(n.op) && n.d != 0; }
+
+}  // namespace
+
+std::vector<std::vector<uint32_t>> RequiredAnyOf(
+    const Program& program, size_t max_size,
+    const std::function<uint64_t(const analysis::Node&)>& rank) {
+  std::vector<std::vector<uint32_t>> out;
+  if (program.nodes.empty()) return out;
+  // One leaf that must hold for branch `index` to be true, if it has one.
+  auto witness = [&](uint32_t index) -> std::optional<uint32_t> {
+    std::optional<uint32_t> best;
+    std::vector<uint32_t> stack{index};
+    while (!stack.empty()) {
+      const uint32_t i = stack.back();
+      stack.pop_back();
+      const Node& n = program.nodes[i];
+      if (n.op == Op::kAnd) {
+        stack.push_back(n.b);
+        stack.push_back(n.a);
+      } else if (IsSharedLeaf(n) && (!best || rank(n) < rank(program.nodes[*best]))) {
+        best = i;
+      }
+    }
+    return best;
+  };
+  for (uint32_t conjunct : Conjuncts(program)) {
+    if (program.nodes[conjunct].op != Op::kOr) continue;
+    std::vector<uint32_t> group;
+    std::vector<uint32_t> branches{conjunct};
+    bool complete = true;
+    while (complete && !branches.empty()) {
+      const uint32_t i = branches.back();
+      branches.pop_back();
+      const Node& n = program.nodes[i];
+      if (n.op == Op::kOr) {
+        branches.push_back(n.b);
+        branches.push_back(n.a);
+        continue;
+      }
+      std::optional<uint32_t> leaf = witness(i);
+      if (!leaf || group.size() == max_size) {
+        complete = false;
+      } else if (std::find(group.begin(), group.end(), *leaf) == group.end()) {
+        group.push_back(*leaf);
+      }
+    }
+    if (complete) out.push_back(std::move(group));
+  }
+  return out;
+}
+
 bool ConjunctHolds(const analysis::CompiledCondition& condition, uint32_t node,
                    const io::Record& record) {
   Scratch& s = tls_scratch;
@@ -557,13 +631,22 @@ bool ConjunctHolds(const analysis::CompiledCondition& condition, uint32_t node,
   return e.Conjunct(node) == Tri::kTrue;
 }
 
+// What a leaf computed at its home is evaluated in: no program of its own
+// (the home holds all the leaf reads).
+const Program kNoProgram;
+
 Tri LeafAnswer(const SharedMatcher& matcher, uint32_t leaf, const io::Record& record) {
-  // No program of its own: the home holds all the leaf reads.
-  static const Program kNone;
   Scratch& s = tls_scratch;
   s.arena.Reset();
-  Evaluator e(kNone, record, s);
+  Evaluator e(kNoProgram, record, s);
   return e.LeafAtHome(leaf, matcher.home(leaf));
+}
+
+Tri UnknownLeafAnswer(LeafMemo& memo, uint32_t leaf, const io::Record& record) {
+  Scratch& s = tls_scratch;
+  s.arena.Reset();
+  Evaluator e(kNoProgram, record, s, &memo);
+  return e.Unanswered(leaf, nullptr);
 }
 
 void KeyValues(const analysis::CompiledKey& key, const io::Record& record,

@@ -15,6 +15,7 @@
 // threads; each thread has its own scratch state.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "analysis/compile.hpp"
@@ -23,6 +24,7 @@
 namespace eql::expr {
 
 class SharedMatcher;
+class LeafMemo;
 
 using analysis::Tri;
 using io::Scalar;
@@ -47,7 +49,17 @@ Tri EvaluateCondition(const analysis::CompiledCondition& condition, const io::Re
 // not. `only_leaves`: the condition is exactly their conjunction (then, all
 // holding, it is true without being evaluated).
 std::vector<uint32_t> RequiredLeaves(const analysis::Program& program, bool& only_leaves);
-//! Whether conjunct `node` of `condition` (one of RequiredLeaves()) holds.
+//! For each top-level conjunct that is an `or`: shared leaves one of which
+//! must hold (two-valued, after negation, as a required leaf) for it to be
+//! true, one from each of its branches (through nested `or`s; from an `and`
+//! branch, its required leaf that `rank` puts first, lowest rank first).
+//! A disjunction with a branch that has no shared leaf to offer gives
+//! nothing, nor does one of more than `max_size` branches.
+std::vector<std::vector<uint32_t>> RequiredAnyOf(
+    const analysis::Program& program, size_t max_size,
+    const std::function<uint64_t(const analysis::Node&)>& rank);
+//! Whether conjunct `node` of `condition` (one of RequiredLeaves()) holds;
+//! also any leaf of RequiredAnyOf() (nothing is bound there either).
 bool ConjunctHolds(const analysis::CompiledCondition& condition, uint32_t node,
                    const io::Record& record);
 
@@ -57,6 +69,10 @@ bool ConjunctHolds(const analysis::CompiledCondition& condition, uint32_t node,
 //! touching the unit's own, cold, program. Kept in the event's memo like any
 //! shared leaf when a scope for `record` is open.
 Tri LeafAnswer(const SharedMatcher& matcher, uint32_t leaf, const io::Record& record);
+//! The same for a leaf with a home that `memo` (open for `record` in an
+//! EventScope) does not know yet, without looking for the scope: what the
+//! engine's guards call for every leaf they compute.
+Tri UnknownLeafAnswer(LeafMemo& memo, uint32_t leaf, const io::Record& record);
 
 // KeyValues()
 //

@@ -231,6 +231,10 @@ struct Engine::Impl {
     uint32_t leaf = 0;
     uint32_t node = 0;
     bool negate = false;
+    //! 1: this leaf must hold. More: the first of an any-of group of this
+    //! many (the next ones are its other members), one of which must hold
+    //! (one leaf from each branch of an `or` the condition requires).
+    uint8_t group = 1;
   };
   std::vector<Guard> guards;
   // What the event loop reads of a unit before the unit matches, in one
@@ -262,6 +266,9 @@ struct Engine::Impl {
   void KeepInFlight(uint32_t r);
   void RuleFinished(uint32_t r);
   bool Guarded(const UnitTests& unit, const io::Record& record);
+  bool GuardHolds(const Guard& g, const UnitTests& unit, const io::Record& record);
+  //! The most members of an any-of guard group (Guard::group).
+  static constexpr size_t kMaxAnyOf = 16;
   void BuildGuards();
   std::vector<uint32_t> sequence_rules;
   // The sequence rules that are not idle (SequenceOperator::Idle()), in rule
@@ -560,6 +567,25 @@ void Engine::Impl::BuildGuards() {
     std::stable_sort(mine.begin(), mine.end(), [&](const Guard& a, const Guard& b) {
       return users[a.leaf] > users[b.leaf];
     });
+    // After the required leaves, an `or` the condition requires: one leaf of
+    // each branch, its leftmost (which the condition's own evaluation asks
+    // first, so that a leaf is computed here only when the condition would
+    // compute it too; a rarer or cheaper one cost more than it saved). Ruling
+    // out such a unit here spares its cold program: the corpus's
+    // `or`-shaped rules were most of the candidates whose guards all held
+    // and whose condition then failed.
+    if (where != nullptr && options.literal_prefilter) {
+      auto leftmost = [](const analysis::Node&) { return uint64_t{0}; };
+      for (const std::vector<uint32_t>& group : expr::RequiredAnyOf(*where, kMaxAnyOf, leftmost)) {
+        for (size_t k = 0; k < group.size(); ++k) {
+          const analysis::Node& n = where->nodes[group[k]];
+          mine.push_back({.leaf = n.d - 1,
+                          .node = group[k],
+                          .negate = n.negate,
+                          .group = static_cast<uint8_t>(k == 0 ? group.size() : 0)});
+        }
+      }
+    }
     unit_tests[id].guard_begin = static_cast<uint32_t>(guards.size());
     guards.insert(guards.end(), mine.begin(), mine.end());
     unit_tests[id].guard_end = static_cast<uint32_t>(guards.size());
@@ -567,26 +593,36 @@ void Engine::Impl::BuildGuards() {
   }
 }
 
+bool Engine::Impl::GuardHolds(const Guard& g, const UnitTests& unit, const io::Record& record) {
+  // In the bool query a leaf is two-valued (null is false), and a negated
+  // leaf (!=, not in, == null) is must_not of it.
+  auto holds = [&](analysis::Tri t) {
+    return g.negate ? t != analysis::Tri::kTrue : t == analysis::Tri::kTrue;
+  };
+  if (leaf_memo->Known(g.leaf)) return holds(leaf_memo->Answer(g.leaf));
+  // Not yet answered: computed at the leaf's home (expr/shared_leaves.hpp),
+  // so that the unit's own program stays untouched until a guard lets it
+  // through.
+  if (matcher->home(g.leaf).program != nullptr) {
+    return holds(expr::UnknownLeafAnswer(*leaf_memo, g.leaf, record));
+  }
+  return expr::ConjunctHolds(*unit.where, g.node, record);
+}
+
 bool Engine::Impl::Guarded(const UnitTests& unit, const io::Record& record) {
-  for (uint32_t i = unit.guard_begin; i < unit.guard_end; ++i) {
+  for (uint32_t i = unit.guard_begin; i < unit.guard_end;) {
     const Guard& g = guards[i];
-    // In the bool query a leaf is two-valued (null is false), and a
-    // negated leaf (!=, not in, == null) is must_not of it.
-    auto holds = [&](analysis::Tri t) {
-      return g.negate ? t != analysis::Tri::kTrue : t == analysis::Tri::kTrue;
-    };
-    if (leaf_memo->Known(g.leaf)) {
-      if (!holds(leaf_memo->Answer(g.leaf))) return false;
+    if (g.group == 1) {
+      if (!GuardHolds(g, unit, record)) return false;
+      ++i;
       continue;
     }
-    // Not yet answered: computed at the leaf's home (expr/shared_leaves.hpp),
-    // so that the unit's own program stays untouched until a guard lets it
-    // through.
-    if (matcher->home(g.leaf).program != nullptr) {
-      if (!holds(expr::LeafAnswer(*matcher, g.leaf, record))) return false;
-    } else if (!expr::ConjunctHolds(*unit.where, g.node, record)) {
-      return false;
+    const uint32_t end = i + g.group;
+    for (; i < end; ++i) {
+      if (GuardHolds(guards[i], unit, record)) break;
     }
+    if (i == end) return false;  // no member holds
+    i = end;
   }
   return true;
 }

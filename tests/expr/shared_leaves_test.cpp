@@ -450,5 +450,51 @@ TEST(SharedLeaves, ALeafIsComputedAtItsHome) {
   }
 }
 
+TEST(SharedLeaves, RequiredAnyOfTakesOneLeafFromEachBranchOfARequiredOr) {
+  std::printf(
+      "checks: an `or` the condition requires gives one shared leaf per branch (the "
+      "lowest-ranked of an `and` branch's required leaves); a branch without one, a `not`, "
+      "or too many branches give nothing\n");
+  io::FieldRegistry fields;
+  analysis::SharedLeaves leaves;
+  analysis::CompileOptions options;
+  options.shared_leaves = &leaves;
+  auto compile = [&](const ast::Expr& e) {
+    auto c = analysis::CompileCondition(e, fields, options);
+    EXPECT_TRUE(c.ok());
+    return std::move(*c.value);
+  };
+  // The fields of the leaves each group names, in order.
+  auto groups = [&](const analysis::CompiledCondition& c, size_t max_size, bool prefer_last) {
+    const analysis::Program& p = *c.program;
+    auto rank = [&](const analysis::Node& n) { return prefer_last ? UINT64_MAX - n.a : n.a; };
+    std::vector<std::vector<std::string>> out;
+    for (const auto& group : expr::RequiredAnyOf(p, max_size, rank)) {
+      out.emplace_back();
+      for (uint32_t node : group) {
+        EXPECT_NE(p.nodes[node].d, 0u);
+        out.back().push_back(fields.Name(p.nodes[node].a));
+      }
+    }
+    return out;
+  };
+  using G = std::vector<std::vector<std::string>>;
+  const ast::Expr start = Eq(Field("event.type"), Str("start"));
+  const ast::Expr a = Eq(Field("a"), Str("1")), b = Colon(Field("b"), {Str("*x*")});
+  const ast::Expr c = In(Field("c"), {Str("p"), Str("q")}), d = Ne(Field("d"), Null());
+  // start and (a or (b and c) or d)
+  auto three = compile(And(start, Or(Or(a, And(b, c)), d)));
+  EXPECT_EQ(groups(three, 16, false), (G{{"a", "b", "d"}}));
+  EXPECT_EQ(groups(three, 16, true), (G{{"a", "c", "d"}}));  // the other leaf of (b and c)
+  EXPECT_EQ(groups(three, 2, false), G{});                   // three branches
+  // A branch with no shared leaf (a `not` of an `or`) leaves the `or` unguarded.
+  EXPECT_EQ(groups(compile(And(start, Or(a, Not(Or(b, c))))), 16, false), G{});
+  // Two required `or`s: two groups; an `or` under `not` gives none.
+  EXPECT_EQ(groups(compile(And(Or(a, b), And(Not(Or(c, d)), Or(c, d)))), 16, false),
+            (G{{"a", "b"}, {"c", "d"}}));
+  // No `or` at the top: nothing (its leaves are required leaves already).
+  EXPECT_EQ(groups(compile(And(start, a)), 16, false), G{});
+}
+
 }  // namespace
 }  // namespace eql
