@@ -69,21 +69,19 @@ std::unique_ptr<SharedMatcher> SharedMatcher::Build(
           m->homes_[d - 1].program != nullptr) {
         continue;
       }
-      m->homes_[d - 1] = {.program = p,
-                          .operand = analysis::LeafOperand(*p, n),
-                          .field = n.a,
-                          .op = op,
-                          .sub = n.sub,
-                          .date = n.date};
+      Home& home = m->homes_[d - 1];
+      home.program = p;
+      home.operand = analysis::LeafOperand(*p, n);
+      home.field = n.a;
+      home.op = op;
+      home.sub = n.sub;
+      home.date = n.date;
     }
   }
-  m->set_of_leaf_.assign(leaves.size(), -1);
   m->summary_.leaves = leaves.size();
   m->summary_.merged = leaves.merged();
   // The answer cache: one per field that has leaves worth keeping, a column
   // per such leaf.
-  m->cache_of_leaf_.assign(leaves.size(), -1);
-  m->column_of_leaf_.assign(leaves.size(), 0);
   if (cache_by_value) {
     absl::flat_hash_map<io::FieldId, int32_t> cache_of_field;
     for (uint32_t leaf = 0; leaf < leaves.info().size(); ++leaf) {
@@ -91,9 +89,17 @@ std::unique_ptr<SharedMatcher> SharedMatcher::Build(
       if (!info.keep_by_value) continue;
       auto [it, added] =
           cache_of_field.try_emplace(info.field, static_cast<int32_t>(m->cached_fields_.size()));
-      if (added) m->cached_fields_.push_back({.field = info.field});
-      m->cache_of_leaf_[leaf] = it->second;
-      m->column_of_leaf_[leaf] = m->cached_fields_[it->second].width++;
+      if (added) {
+        if (it->second > INT16_MAX) {  // Home::cache's range: this field is not cached
+          cache_of_field.erase(it);
+          continue;
+        }
+        m->cached_fields_.push_back({.field = info.field});
+      }
+      // Home::column's range: the field's other leaves are not cached.
+      if (m->cached_fields_[it->second].width > UINT16_MAX) continue;
+      m->homes_[leaf].cache = static_cast<int16_t>(it->second);
+      m->homes_[leaf].column = static_cast<uint16_t>(m->cached_fields_[it->second].width++);
       ++m->summary_.cached_leaves;
     }
     m->summary_.cached_fields = m->cached_fields_.size();
@@ -193,7 +199,7 @@ std::unique_ptr<SharedMatcher> SharedMatcher::Build(
   }
   for (uint32_t id = 0; id < m->sets_.size(); ++id) {
     m->summary_.loop_patterns += m->sets_[id].loop.size();
-    if (m->sets_[id].in_automaton) m->set_of_leaf_[all[id].leaf] = static_cast<int32_t>(id);
+    if (m->sets_[id].in_automaton) m->homes_[all[id].leaf].automaton_set = static_cast<int32_t>(id);
   }
   return m;
 }
@@ -260,7 +266,7 @@ void LeafMemo::Scan(uint32_t group, const io::Record& record) {
 }
 
 Tri LeafMemo::MatchByAutomaton(uint32_t leaf, const io::Record& record) {
-  const uint32_t id = static_cast<uint32_t>(m_.set_of_leaf_[leaf]);
+  const uint32_t id = static_cast<uint32_t>(m_.homes_[leaf].automaton_set);
   const SharedMatcher::Set& s = m_.sets_[id];
   const SharedMatcher::Group& g = m_.groups_[s.group];
   if (scanned_[s.group] != epoch_) Scan(s.group, record);
