@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -409,6 +410,62 @@ TEST(SharedLeaves, CacheKeysKeepArrayBoundaries) {
     }
   }
   EXPECT_GE(memo.cache_counts().values_found, 4u);
+}
+
+// The engine's guards ask each leaf once an event through UnknownLeafAnswer,
+// which reads the answer cache directly when every value's cell is known:
+// those answers must be the ones computed without any cache.
+TEST(SharedLeaves, GuardsReadTheAnswersTheLeavesGive) {
+  std::printf(
+      "checks: 90 wildcard and in leaves asked once an event over 3,000 events whose "
+      "values recur, through the answer cache and without it: the same answers\n");
+  std::mt19937 rng(20261203);
+  CompiledTwice set;
+  AddCachedSets(set, rng, 90);
+  std::vector<const analysis::Program*> programs;
+  std::vector<uint32_t> leaves;
+  for (const analysis::CompiledCondition& c : set.with_ids) {
+    programs.push_back(c.program.get());
+    for (const analysis::Node& n : c.program->nodes) {
+      if (analysis::IsFieldLeaf(n.op) && n.d != 0) leaves.push_back(n.d - 1);
+    }
+  }
+  std::sort(leaves.begin(), leaves.end());
+  leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
+  auto cached = expr::SharedMatcher::Build(set.leaves, false, /*cache_by_value=*/true, programs);
+  auto plain = expr::SharedMatcher::Build(set.leaves, false, /*cache_by_value=*/false, programs);
+  expr::LeafMemo cached_memo(*cached), plain_memo(*plain);
+  std::vector<std::string> recurring = {R"({"f": ["a", "bc"]})", R"({"f": "abc"})", R"({"f": 7})",
+                                        R"({"f": null})", "{}"};
+  while (recurring.size() < 40) recurring.push_back(RandomEvent(rng));
+  io::JsonProjector projector(set.fields);
+  io::Record record;
+  size_t compared = 0, true_answers = 0;
+  for (int e = 0; e < 3000; ++e) {
+    const std::string json = e % 10 == 9 ? RandomEvent(rng) : recurring[rng() % recurring.size()];
+    ASSERT_TRUE(projector.Project(json, record).ok()) << json;
+    std::vector<Tri> want, got;
+    {
+      expr::EventScope scope(plain_memo, record);
+      for (uint32_t leaf : leaves)
+        want.push_back(expr::UnknownLeafAnswer(plain_memo, leaf, record));
+    }
+    {
+      expr::EventScope scope(cached_memo, record);
+      for (uint32_t leaf : leaves) {
+        got.push_back(expr::UnknownLeafAnswer(cached_memo, leaf, record));
+        ASSERT_TRUE(cached_memo.Known(leaf));
+        ASSERT_EQ(cached_memo.Answer(leaf), got.back());
+      }
+    }
+    ASSERT_EQ(got, want) << json;
+    compared += got.size();
+    true_answers += static_cast<size_t>(std::count(got.begin(), got.end(), Tri::kTrue));
+  }
+  std::printf("  %zu answers compared (%zu true); values found in the cache %lu\n", compared,
+              true_answers, static_cast<unsigned long>(cached_memo.cache_counts().values_found));
+  EXPECT_GT(cached_memo.cache_counts().values_found, 1000u);
+  EXPECT_GT(true_answers, compared / 50);
 }
 
 TEST(SharedLeaves, ALeafIsComputedAtItsHome) {
