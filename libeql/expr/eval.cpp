@@ -643,6 +643,25 @@ Tri LeafAnswer(const SharedMatcher& matcher, uint32_t leaf, const io::Record& re
 }
 
 Tri UnknownLeafAnswer(LeafMemo& memo, uint32_t leaf, const io::Record& record) {
+  // A comparison with a constant (`host.os.type == "windows"`, the most
+  // common guard) is a loop over the field's values: Evaluator::FieldCompare()
+  // without the evaluation around it (nothing is bound at a leaf's home).
+  const SharedMatcher::Home& home = memo.matcher().home(leaf);
+  if (home.op == Op::kFieldCompare && !home.date) {
+    const Scalar& c = *static_cast<const Scalar*>(home.operand);
+    const auto op = static_cast<CompareOp>(home.sub);
+    const bool string_equality = c.type == Scalar::Type::kString && op == CompareOp::kEq;
+    Tri acc = Tri::kNull;
+    for (Scalar v : record.Get(home.field)) {
+      if (v.is_null()) continue;
+      Accumulate(acc, string_equality && v.type == Scalar::Type::kString
+                          ? ToTri(v.s == c.s)
+                          : analysis::Compare(op, v, c));
+      if (acc == Tri::kTrue) break;
+    }
+    memo.Keep(leaf, acc);
+    return acc;
+  }
   // Most answers are in the answer cache already (95% of the cells read
   // over the corpus): read them without setting up an evaluation. This is
   // Evaluator::ByValue() without its computing a missing cell.

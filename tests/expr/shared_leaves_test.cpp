@@ -413,15 +413,26 @@ TEST(SharedLeaves, CacheKeysKeepArrayBoundaries) {
 }
 
 // The engine's guards ask each leaf once an event through UnknownLeafAnswer,
-// which reads the answer cache directly when every value's cell is known:
-// those answers must be the ones computed without any cache.
+// which reads the answer cache directly when every value's cell is known and
+// loops over a comparison's values itself: those answers must be the ones
+// the evaluator computes without any cache.
 TEST(SharedLeaves, GuardsReadTheAnswersTheLeavesGive) {
   std::printf(
-      "checks: 90 wildcard and in leaves asked once an event over 3,000 events whose "
-      "values recur, through the answer cache and without it: the same answers\n");
-  std::mt19937 rng(20261203);
+      "checks: 90 wildcard and in leaves and 24 comparisons, each leaf asked once an event over "
+      "3,000 "
+      "events whose values recur, as the guards ask them (the answer cache's cells, a "
+      "comparison's loop) and as the evaluator computes them: the same answers\n");
+  std::mt19937 rng(20261204);
   CompiledTwice set;
   AddCachedSets(set, rng, 90);
+  // Comparisons, computed without the cache: string equality, order, and
+  // constants of other types than the values'.
+  for (const ast::Expr& c : {Str("abc"), Str("a"), Str("m"), Int(7), Str("7"), Null()}) {
+    set.Add(Eq(Field("f"), c));
+    set.Add(Ne(Field("f"), c));
+    set.Add(Cmp(Field("f"), ast::CompareOp::kLt, c));
+    set.Add(Cmp(Field("f"), ast::CompareOp::kGe, c));
+  }
   std::vector<const analysis::Program*> programs;
   std::vector<uint32_t> leaves;
   for (const analysis::CompiledCondition& c : set.with_ids) {
@@ -447,8 +458,8 @@ TEST(SharedLeaves, GuardsReadTheAnswersTheLeavesGive) {
     std::vector<Tri> want, got;
     {
       expr::EventScope scope(plain_memo, record);
-      for (uint32_t leaf : leaves)
-        want.push_back(expr::UnknownLeafAnswer(plain_memo, leaf, record));
+      // The evaluator's own path (LeafAnswer: Evaluator::ComputeAt()).
+      for (uint32_t leaf : leaves) want.push_back(expr::LeafAnswer(*plain, leaf, record));
     }
     {
       expr::EventScope scope(cached_memo, record);
