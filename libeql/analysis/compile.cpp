@@ -653,6 +653,8 @@ std::optional<Value> Compiler::CompileMatch(const Expr& e) {
         ok = false;
         continue;
       }
+      set.regex_required.push_back(
+          RegexRequiredLiteral(t.pattern, !set.case_insensitive, /*dot_nl=*/true));
       set.regexes.push_back(std::move(re));
     } else {
       set.wildcards.push_back(WildcardPattern::Compile(text, set.case_insensitive));

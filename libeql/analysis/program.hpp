@@ -98,6 +98,9 @@ struct MatchSet {
   bool case_insensitive = false;
   std::vector<WildcardPattern> wildcards;
   std::vector<std::shared_ptr<const re2::RE2>> regexes;
+  //! Per regex, a literal every text it matches holds (RegexRequiredLiteral,
+  //! lowercase ASCII), or empty: looked for before the regex runs.
+  std::vector<std::string> regex_required;
 };
 
 //! The constant elements of one `in` list.

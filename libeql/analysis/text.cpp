@@ -2,7 +2,10 @@
 #include "analysis/text.hpp"
 
 #include <arpa/inet.h>
+#include <re2/filtered_re2.h>
+#include <re2/re2.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace eql::analysis {
@@ -591,6 +594,44 @@ std::optional<CidrBlock> ParseCidr(std::string_view text) {
   block.network = *ip;
   block.prefix = v4 ? prefix + 96 : prefix;
   return block;
+}
+
+std::string RegexRequiredLiteral(std::string_view pattern, bool case_sensitive, bool dot_nl) {
+  if (!case_sensitive) return {};
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_dot_nl(dot_nl);
+  re2::FilteredRE2 filter(/*min_atom_len=*/1);
+  int id = 0;
+  if (filter.Add(re2::StringPiece(pattern.data(), pattern.size()), options, &id) != RE2::NoError) {
+    return {};
+  }
+  std::vector<std::string> atoms;
+  filter.Compile(&atoms);
+  std::string best;
+  for (size_t k = 0; k < atoms.size(); ++k) {
+    if (atoms[k].size() <= best.size() || !IsAscii(atoms[k])) continue;
+    // The prefilter is monotone (atoms joined by AND and OR): if it fails
+    // with every atom but this one present, it fails whenever this one is
+    // missing, and RE2 guarantees it holds for every text the regex matches.
+    std::vector<int> others;
+    for (size_t j = 0; j < atoms.size(); ++j) {
+      if (j != k) others.push_back(static_cast<int>(j));
+    }
+    std::vector<int> potential;
+    filter.AllPotentials(others, &potential);
+    if (potential.empty()) best = atoms[k];
+  }
+  return best;
+}
+
+bool HasRequiredLiteral(std::string_view text, std::string_view literal, std::string& scratch) {
+  const bool letters =
+      std::any_of(literal.begin(), literal.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+  if (!letters) return text.find(literal) != std::string_view::npos;
+  scratch.resize(text.size());
+  FoldAsciiInto(text, scratch.data());
+  return std::string_view(scratch).find(literal) != std::string_view::npos;
 }
 
 }  // namespace eql::analysis

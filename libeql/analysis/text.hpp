@@ -133,6 +133,22 @@ struct RegexTranslation {
 };
 RegexTranslation TranslateLuceneRegex(std::string_view lucene);
 
+// RegexRequiredLiteral()
+//
+// A literal that every text a case-sensitive RE2 `pattern` matches (even in
+// part) contains, as lowercase ASCII: look for it in the text with its ASCII
+// letters lowered, and a text without it cannot match. The longest of RE2's
+// prefilter atoms (re2/filtered_re2.h) that its prefilter proves required:
+// the prefilter fails with every other atom present. Empty when there is
+// none, and for a case-insensitive pattern (Unicode case folding: `(?i)s`
+// matches U+017F, which holds no `s`). Two regexes of the corpus run on
+// every process start's command line (`.*[ ]{20,}.*`, runs of spaces), and
+// a text without the run is refused without running the regex.
+std::string RegexRequiredLiteral(std::string_view pattern, bool case_sensitive, bool dot_nl);
+//! Whether `text` holds `literal` (a RegexRequiredLiteral()) with its ASCII
+//! letters lowered; `scratch` is used when it has some.
+bool HasRequiredLiteral(std::string_view text, std::string_view literal, std::string& scratch);
+
 // ----- IP addresses and CIDR blocks (cidrMatch) -----------------------------
 
 //! An address as 16 bytes; IPv4 is stored IPv4-mapped (::ffff:a.b.c.d), as

@@ -31,6 +31,7 @@ inline absl::string_view Key(std::string_view s) { return {s.data(), s.size()}; 
 // Per-thread scratch: bindings of array elements, and the string arena.
 struct Scratch {
   Arena arena;
+  std::string fold;  // a text with its ASCII letters lowered
   std::vector<Scalar> bound;
   std::vector<uint8_t> is_bound;
 };
@@ -393,8 +394,14 @@ class Evaluator {
     std::string_view text = analysis::TextOf(v, buf, ok);
     if (!ok) return Tri::kNull;
     if (m.regex) {
-      for (const auto& re : m.regexes) {
-        if (RE2::FullMatch(text, *re)) return Tri::kTrue;
+      for (size_t i = 0; i < m.regexes.size(); ++i) {
+        // A text without the regex's required literal cannot match it; the
+        // literal costs a scan, the regex's automaton much more.
+        if (i < m.regex_required.size() && !m.regex_required[i].empty() &&
+            !analysis::HasRequiredLiteral(text, m.regex_required[i], s_.fold)) {
+          continue;
+        }
+        if (RE2::FullMatch(text, *m.regexes[i])) return Tri::kTrue;
       }
       return Tri::kFalse;
     }

@@ -3,8 +3,12 @@
 #include "analysis/text.hpp"
 
 #include <gtest/gtest.h>
+#include <re2/re2.h>
 
 #include <chrono>
+#include <random>
+#include <string>
+#include <vector>
 
 #include "io/json_text.hpp"
 
@@ -144,6 +148,60 @@ TEST(Regex, LuceneTranslation) {
   EXPECT_FALSE(TranslateLuceneRegex("<1-5>").error.empty());
   EXPECT_FALSE(TranslateLuceneRegex("[abc").error.empty());
   EXPECT_FALSE(TranslateLuceneRegex("a\\").error.empty());
+}
+
+TEST(Regex, RequiredLiteralsAreProvedAndNeverWrong) {
+  std::printf(
+      "checks: the literal a regex requires (RE2's prefilter atoms, proved required), none for "
+      "alternatives or case-insensitive patterns; over 20,000 random texts, no text without "
+      "it matches\n");
+  EXPECT_EQ(RegexRequiredLiteral(".*[ ]{20,}.*", true, true).size() >= 3, true);
+  EXPECT_EQ(RegexRequiredLiteral(".*[ ]{20,}.*", true, true).find_first_not_of(' '),
+            std::string::npos);
+  EXPECT_EQ(RegexRequiredLiteral("([^ ]+[ ]{3,}[^ ]*){3,}.*", true, true), "  ");
+  EXPECT_EQ(RegexRequiredLiteral("xa.*BCD", true, true), "bcd");  // lowercase, the longest
+  EXPECT_EQ(RegexRequiredLiteral("abc|xyz", true, true), "");     // neither is required
+  EXPECT_EQ(RegexRequiredLiteral("(ab|cd).*xyz", true, true), "xyz");
+  EXPECT_EQ(RegexRequiredLiteral("(abc|abd)e", true, true), "");  // atoms abce, abde: neither
+  EXPECT_EQ(RegexRequiredLiteral("abc", false, true), "");        // case-insensitive: none
+  EXPECT_EQ(RegexRequiredLiteral("[a-z]+", true, true), "");
+  EXPECT_EQ(RegexRequiredLiteral("(", true, true), "");  // not a pattern
+  // Every text a regex matches holds its literal (the fast refusal is never
+  // wrong); texts made of the patterns' own pieces make matches common.
+  const std::vector<std::string> patterns = {".*[ ]{3,}.*",
+                                             "a.*Bc",
+                                             "(ab|ac)d.*",
+                                             "x[ab]{2}y",
+                                             "\\.*[.]exe",
+                                             "(Ab c){2}.*",
+                                             ".*[0-9]{1,3}\\.[0-9]{1,3}:[0-9]+.*",
+                                             "[^ ]+ +[^ ]*"};
+  std::mt19937 rng(7);
+  const std::vector<std::string> pieces = {"a",  "b",  "c",    "d",    "x",  "y",   " ",   "ab",
+                                           "ac", "Bc", "Ab c", "xa",   "by", "   ", ".",   ":",
+                                           "1",  "12", "\\",   ".exe", "e",  "A",   "aby", "acd"};
+  std::string scratch;
+  size_t refused = 0, matched = 0;
+  for (const std::string& p : patterns) {
+    RE2::Options options;
+    options.set_dot_nl(true);
+    RE2 re(p, options);
+    ASSERT_TRUE(re.ok()) << p;
+    const std::string literal = RegexRequiredLiteral(p, true, true);
+    for (int t = 0; t < 2500; ++t) {
+      std::string text;
+      const size_t n = rng() % 7;
+      for (size_t i = 0; i < n; ++i) text += pieces[rng() % pieces.size()];
+      const bool matches = RE2::FullMatch(text, re);
+      matched += matches;
+      if (literal.empty() || HasRequiredLiteral(text, literal, scratch)) continue;
+      ++refused;
+      ASSERT_FALSE(matches) << p << " matches \"" << text << "\" without \"" << literal << "\"";
+    }
+  }
+  std::printf("  %zu texts refused by their literal, %zu matched\n", refused, matched);
+  EXPECT_GT(refused, 5000u);
+  EXPECT_GT(matched, 100u);
 }
 
 TEST(Cidr, V4AndV6) {
