@@ -224,38 +224,48 @@ struct Engine::Impl {
   std::unique_ptr<expr::SharedMatcher> matcher;
   std::unique_ptr<expr::LeafMemo> leaf_memo;
   // Per unit, the shared leaves its condition requires (top-level
-  // conjuncts), tested from the memo before the unit's program is touched:
-  // guards[guard_begin .. guard_end) of its UnitTests, the leaves that most
-  // units share first (they are nearly always answered already).
+  // conjuncts), tested from the memo before the unit's program is touched,
+  // the leaves that most units share first (they are nearly always answered
+  // already): the first kInlineGuards in its UnitTests, the others in
+  // `guards` from UnitTests::guard_overflow on.
   struct Guard {
     uint32_t leaf = 0;
-    uint32_t node = 0;
-    bool negate = false;
+    uint32_t node : 24 = 0;  //!< the leaf's node in the unit's program
+    uint32_t negate : 1 = 0;
     //! 1: this leaf must hold. More: the first of an any-of group of this
     //! many (the next ones are its other members), one of which must hold
     //! (one leaf from each branch of an `or` the condition requires).
-    uint8_t group = 1;
+    uint32_t group : 7 = 1;
   };
+  static_assert(sizeof(Guard) == 8);
+  static constexpr uint32_t kInlineGuards = 4;
   std::vector<Guard> guards;
   // What the event loop reads of a unit before the unit matches, in one
-  // 32-byte record: a candidate costs one cache line, not one in each of
-  // the unit, its rule and half a dozen arrays (perf put the loop's time on
-  // those loads).
-  struct UnitTests {
+  // 64-byte record: a candidate costs one cache line, not one in each of
+  // the unit, its rule, its guards and half a dozen arrays (perf put the
+  // loop's time on those loads).
+  struct alignas(64) UnitTests {
     const analysis::CompiledCondition* where = nullptr;
     uint32_t rule = 0;
     uint32_t stage = 0;
-    uint32_t guard_begin = 0, guard_end = 0;
     // 1 + the sequence rule whose state in flight the unit needs, else 0,
     // and which of that state (kLivePartials for Unit::needs_partials, both
     // for Unit::needs_in_flight). Tested before the guards (with the
     // prefilter): a later stage of a sequence with nothing to extend (a
     // sixth of the corpus's candidates) is skipped at once.
     uint32_t waits_on_rule = 0;
+    uint32_t guard_overflow = 0;  //!< guards[] index of its guard kInlineGuards
+    uint16_t guard_count = 0;
     uint8_t waits_for = 0;
     Unit::Role role = Unit::Role::kEvent;
     bool decided = false;  // the condition is exactly its guards' conjunction
+    Guard inline_guards[kInlineGuards];
   };
+  static_assert(sizeof(UnitTests) == 64);
+  const Guard& GuardAt(const UnitTests& unit, uint32_t k) const {
+    return k < kInlineGuards ? unit.inline_guards[k]
+                             : guards[unit.guard_overflow + k - kInlineGuards];
+  }
   std::vector<UnitTests> unit_tests;
   // Per rule: what it has in flight (kept by CountPartials() and
   // LoadState()), and whether it is finished (`head` reached: its event
@@ -559,14 +569,24 @@ void Engine::Impl::BuildGuards() {
   }
   for (size_t id = 0; id < units.size(); ++id) {
     const analysis::Program* where = units[id].query.where.program.get();
+    // Guards only ever rule units out: one that cannot be recorded (a node
+    // index past Guard::node's bits, more than the record counts) is left
+    // out, and then the condition decides.
+    constexpr uint32_t kNodeLimit = uint32_t{1} << 24;
+    bool complete = true;
     std::vector<Guard> mine;
     for (uint32_t node : required[id]) {
       const analysis::Node& n = where->nodes[node];
+      if (node >= kNodeLimit) {
+        complete = false;
+        continue;
+      }
       mine.push_back({.leaf = n.d - 1, .node = node, .negate = n.negate});
     }
     std::stable_sort(mine.begin(), mine.end(), [&](const Guard& a, const Guard& b) {
       return users[a.leaf] > users[b.leaf];
     });
+    const size_t required_guards = mine.size();
     // After the required leaves, an `or` the condition requires: one leaf of
     // each branch, its leftmost (which the condition's own evaluation asks
     // first, so that a leaf is computed here only when the condition would
@@ -577,19 +597,33 @@ void Engine::Impl::BuildGuards() {
     if (where != nullptr && options.literal_prefilter) {
       auto leftmost = [](const analysis::Node&) { return uint64_t{0}; };
       for (const std::vector<uint32_t>& group : expr::RequiredAnyOf(*where, kMaxAnyOf, leftmost)) {
+        if (std::any_of(group.begin(), group.end(), [](uint32_t n) { return n >= kNodeLimit; })) {
+          continue;
+        }
         for (size_t k = 0; k < group.size(); ++k) {
           const analysis::Node& n = where->nodes[group[k]];
           mine.push_back({.leaf = n.d - 1,
                           .node = group[k],
                           .negate = n.negate,
-                          .group = static_cast<uint8_t>(k == 0 ? group.size() : 0)});
+                          .group = static_cast<uint32_t>(k == 0 ? group.size() : 0)});
         }
       }
     }
-    unit_tests[id].guard_begin = static_cast<uint32_t>(guards.size());
-    guards.insert(guards.end(), mine.begin(), mine.end());
-    unit_tests[id].guard_end = static_cast<uint32_t>(guards.size());
-    unit_tests[id].decided = only[id] != 0;
+    if (mine.size() > UINT16_MAX) {  // the required leaves come first
+      complete = false;
+      mine.resize(std::min<size_t>(required_guards, UINT16_MAX));
+    }
+    UnitTests& t = unit_tests[id];
+    t.guard_count = static_cast<uint16_t>(mine.size());
+    t.guard_overflow = static_cast<uint32_t>(guards.size());
+    for (size_t k = 0; k < mine.size(); ++k) {
+      if (k < kInlineGuards) {
+        t.inline_guards[k] = mine[k];
+      } else {
+        guards.push_back(mine[k]);
+      }
+    }
+    t.decided = only[id] != 0 && complete;
   }
 }
 
@@ -610,8 +644,8 @@ bool Engine::Impl::GuardHolds(const Guard& g, const UnitTests& unit, const io::R
 }
 
 bool Engine::Impl::Guarded(const UnitTests& unit, const io::Record& record) {
-  for (uint32_t i = unit.guard_begin; i < unit.guard_end;) {
-    const Guard& g = guards[i];
+  for (uint32_t i = 0; i < unit.guard_count;) {
+    const Guard& g = GuardAt(unit, i);
     if (g.group == 1) {
       if (!GuardHolds(g, unit, record)) return false;
       ++i;
@@ -619,7 +653,7 @@ bool Engine::Impl::Guarded(const UnitTests& unit, const io::Record& record) {
     }
     const uint32_t end = i + g.group;
     for (; i < end; ++i) {
-      if (GuardHolds(guards[i], unit, record)) break;
+      if (GuardHolds(GuardAt(unit, i), unit, record)) break;
     }
     if (i == end) return false;  // no member holds
     i = end;
