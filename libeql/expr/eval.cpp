@@ -560,10 +560,11 @@ std::vector<uint32_t> RequiredLeaves(const analysis::Program& program, bool& onl
 
 namespace {
 
-// The top-level conjuncts of `program`'s condition (through nested `and`s).
-std::vector<uint32_t> Conjuncts(const Program& program) {
+// The conjuncts of node `root` of `program` (through nested `and`s), left
+// to right.
+std::vector<uint32_t> Conjuncts(const Program& program, uint32_t root) {
   std::vector<uint32_t> out;
-  std::vector<uint32_t> stack{program.root};
+  std::vector<uint32_t> stack{root};
   while (!stack.empty()) {
     const uint32_t index = stack.back();
     stack.pop_back();
@@ -590,21 +591,13 @@ std::vector<std::vector<uint32_t>> RequiredAnyOf(
   // One leaf that must hold for branch `index` to be true, if it has one.
   auto witness = [&](uint32_t index) -> std::optional<uint32_t> {
     std::optional<uint32_t> best;
-    std::vector<uint32_t> stack{index};
-    while (!stack.empty()) {
-      const uint32_t i = stack.back();
-      stack.pop_back();
+    for (uint32_t i : Conjuncts(program, index)) {
       const Node& n = program.nodes[i];
-      if (n.op == Op::kAnd) {
-        stack.push_back(n.b);
-        stack.push_back(n.a);
-      } else if (IsSharedLeaf(n) && (!best || rank(n) < rank(program.nodes[*best]))) {
-        best = i;
-      }
+      if (IsSharedLeaf(n) && (!best || rank(n) < rank(program.nodes[*best]))) best = i;
     }
     return best;
   };
-  for (uint32_t conjunct : Conjuncts(program)) {
+  for (uint32_t conjunct : Conjuncts(program, program.root)) {
     if (program.nodes[conjunct].op != Op::kOr) continue;
     std::vector<uint32_t> group;
     std::vector<uint32_t> branches{conjunct};
