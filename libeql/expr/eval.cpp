@@ -527,49 +527,18 @@ bool Matches(const analysis::CompiledCondition& condition, const io::Record& rec
   return e.Holds();
 }
 
-std::vector<uint32_t> RequiredLeaves(const analysis::Program& program, bool& only_leaves) {
-  std::vector<uint32_t> out;
-  only_leaves = !program.nodes.empty();
-  if (program.nodes.empty()) return out;
-  std::vector<uint32_t> stack{program.root};
-  while (!stack.empty()) {
-    const uint32_t index = stack.back();
-    const Node& n = program.nodes[index];
-    stack.pop_back();
-    switch (n.op) {
-      case Op::kAnd:
-        stack.push_back(n.b);
-        stack.push_back(n.a);
-        break;
-      case Op::kFieldCompare:
-      case Op::kFieldMatch:
-      case Op::kFieldIn:
-      case Op::kFieldNotNull:
-        if (n.d != 0) {
-          out.push_back(index);
-          break;
-        }
-        [[fallthrough]];
-      default:
-        only_leaves = false;
-        break;
-    }
-  }
-  return out;
-}
-
 namespace {
 
-// The conjuncts of node `root` of `program` (through nested `and`s), left
-// to right.
-std::vector<uint32_t> Conjuncts(const Program& program, uint32_t root) {
+// The operands of node `root` of `program` through nested `op` nodes (the
+// conjuncts of an `and`, the branches of an `or`), left to right.
+std::vector<uint32_t> Flatten(const Program& program, uint32_t root, Op op) {
   std::vector<uint32_t> out;
   std::vector<uint32_t> stack{root};
   while (!stack.empty()) {
     const uint32_t index = stack.back();
     stack.pop_back();
     const Node& n = program.nodes[index];
-    if (n.op == Op::kAnd) {
+    if (n.op == op) {
       stack.push_back(n.b);
       stack.push_back(n.a);
     } else {
@@ -583,6 +552,20 @@ bool IsSharedLeaf(const Node& n) { return analysis::IsFieldLeaf(n.op) && n.d != 
 
 }  // namespace
 
+std::vector<uint32_t> RequiredLeaves(const analysis::Program& program, bool& only_leaves) {
+  std::vector<uint32_t> out;
+  only_leaves = !program.nodes.empty();
+  if (program.nodes.empty()) return out;
+  for (uint32_t index : Flatten(program, program.root, Op::kAnd)) {
+    if (IsSharedLeaf(program.nodes[index])) {
+      out.push_back(index);
+    } else {
+      only_leaves = false;
+    }
+  }
+  return out;
+}
+
 std::vector<std::vector<uint32_t>> RequiredAnyOf(
     const Program& program, size_t max_size,
     const std::function<uint64_t(const analysis::Node&)>& rank) {
@@ -591,32 +574,23 @@ std::vector<std::vector<uint32_t>> RequiredAnyOf(
   // One leaf that must hold for branch `index` to be true, if it has one.
   auto witness = [&](uint32_t index) -> std::optional<uint32_t> {
     std::optional<uint32_t> best;
-    for (uint32_t i : Conjuncts(program, index)) {
+    for (uint32_t i : Flatten(program, index, Op::kAnd)) {
       const Node& n = program.nodes[i];
       if (IsSharedLeaf(n) && (!best || rank(n) < rank(program.nodes[*best]))) best = i;
     }
     return best;
   };
-  for (uint32_t conjunct : Conjuncts(program, program.root)) {
+  for (uint32_t conjunct : Flatten(program, program.root, Op::kAnd)) {
     if (program.nodes[conjunct].op != Op::kOr) continue;
     std::vector<uint32_t> group;
-    std::vector<uint32_t> branches{conjunct};
     bool complete = true;
-    while (complete && !branches.empty()) {
-      const uint32_t i = branches.back();
-      branches.pop_back();
-      const Node& n = program.nodes[i];
-      if (n.op == Op::kOr) {
-        branches.push_back(n.b);
-        branches.push_back(n.a);
-        continue;
-      }
-      std::optional<uint32_t> leaf = witness(i);
+    for (uint32_t branch : Flatten(program, conjunct, Op::kOr)) {
+      std::optional<uint32_t> leaf = witness(branch);
       if (!leaf || group.size() == max_size) {
         complete = false;
-      } else if (std::find(group.begin(), group.end(), *leaf) == group.end()) {
-        group.push_back(*leaf);
+        break;
       }
+      if (std::find(group.begin(), group.end(), *leaf) == group.end()) group.push_back(*leaf);
     }
     if (complete) out.push_back(std::move(group));
   }
