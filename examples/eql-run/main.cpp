@@ -587,18 +587,19 @@ int main(int argc, char** argv) {
         "\"events_too_many_values\":{},\"events_time_out_of_range\":{},\"strings_truncated\":{},"
         "\"join_keys_over_limit\":{},\"partials_evicted_total_cap\":{}}},"
         "\"answer_cache\":{{\"found\":{},\"added\":{},\"first_seen\":{},\"skipped\":{}}},"
-        "\"seconds\":{:.3f},"
+        "\"verdicts_kept\":{},\"seconds\":{:.3f},"
         "\"events_per_second\":{:.0f},\"peak_memory_kb\":{},\"state\":{{\"restored\":{},"
         "\"saved_bytes\":{}}},\"interrupted_by\":{},\"sources\":{{{}}},\"rules\":[{}]}}\n",
-        events_read, malformed + late_malformed, s.events_no_timestamp, s.events_late, s.events_processed, s.alerts,
-        s.partials_live, s.partials_expired, s.partials_evicted, s.events_too_deep,
-        s.events_too_many_values, s.events_time_out_of_range, s.strings_truncated,
-        s.join_keys_over_limit, s.partials_evicted_total_cap, s.answer_cache.found,
-        s.answer_cache.added, s.answer_cache.first_seen, s.answer_cache.skipped, seconds,
-        seconds > 0 ? events_read / seconds : 0.0, PeakRssKb(), restored, state_bytes,
-        stop_signal == 0         ? "null"
+        events_read, malformed + late_malformed, s.events_no_timestamp, s.events_late,
+        s.events_processed, s.alerts, s.partials_live, s.partials_expired, s.partials_evicted,
+        s.events_too_deep, s.events_too_many_values, s.events_time_out_of_range,
+        s.strings_truncated, s.join_keys_over_limit, s.partials_evicted_total_cap,
+        s.answer_cache.found, s.answer_cache.added, s.answer_cache.first_seen,
+        s.answer_cache.skipped, s.verdicts_kept, seconds, seconds > 0 ? events_read / seconds : 0.0,
+        PeakRssKb(), restored, state_bytes,
+        stop_signal == 0        ? "null"
         : stop_signal == SIGINT ? "\"SIGINT\""
-                                 : "\"SIGTERM\"",
+                                : "\"SIGTERM\"",
         sources_json, rules_json);
   }
   if (exit_code == kExitOk && bad_rules) exit_code = kExitBadInput;

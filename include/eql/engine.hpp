@@ -232,6 +232,12 @@ struct EngineStats {
     uint64_t found = 0, added = 0, first_seen = 0, skipped = 0;
   };
   AnswerCacheCounts answer_cache;
+  //! Verdicts kept (with literal_prefilter and cache_answers): a unit ruled
+  //! out by a guard on a field, for the event's value of the field (or its
+  //! absence). From the next event with that value on, the unit is left out
+  //! before its guards are read. Counted since Create(); not saved with the
+  //! state.
+  uint64_t verdicts_kept = 0;
   std::vector<RuleStats> rules;   //!< one per rule given to Create()
   //! Per data source (non-"ecs" sources only): records seen, normalized
   //! process records, passed-through other records, unrecognized records.

@@ -84,9 +84,16 @@ std::unique_ptr<SharedMatcher> SharedMatcher::Build(
   // per such leaf.
   if (cache_by_value) {
     absl::flat_hash_map<io::FieldId, int32_t> cache_of_field;
+    // A field compared with a text has one too, so that it can keep
+    // verdicts (LeafMemo::Verdicts()); the width counts only the leaves kept
+    // by value (a comparison is quicker to make than to look up).
     for (uint32_t leaf = 0; leaf < leaves.info().size(); ++leaf) {
       const analysis::SharedLeafInfo& info = leaves.info()[leaf];
-      if (!info.keep_by_value) continue;
+      const Home& home = m->homes_[leaf];
+      const bool compared_with_text =
+          home.program != nullptr && home.op == analysis::Op::kFieldCompare && !home.date &&
+          static_cast<const io::Scalar*>(home.operand)->type == io::Scalar::Type::kString;
+      if (!info.keep_by_value && !compared_with_text) continue;
       auto [it, added] =
           cache_of_field.try_emplace(info.field, static_cast<int32_t>(m->cached_fields_.size()));
       if (added) {
@@ -96,6 +103,7 @@ std::unique_ptr<SharedMatcher> SharedMatcher::Build(
         }
         m->cached_fields_.push_back({.field = info.field});
       }
+      if (!info.keep_by_value) continue;
       // Home::column's range: the field's other leaves are not cached.
       if (m->cached_fields_[it->second].width > UINT16_MAX) continue;
       m->homes_[leaf].cache = static_cast<int16_t>(it->second);
@@ -103,6 +111,10 @@ std::unique_ptr<SharedMatcher> SharedMatcher::Build(
       ++m->summary_.cached_leaves;
     }
     m->summary_.cached_fields = m->cached_fields_.size();
+    for (const auto& [field, cache] : cache_of_field) {
+      if (m->cache_of_field_.size() <= field) m->cache_of_field_.resize(field + 1, -1);
+      m->cache_of_field_[field] = static_cast<int16_t>(cache);
+    }
   }
   if (!use_automaton) return m;  // every leaf is computed by the evaluator
   m->sets_.resize(all.size());
@@ -283,9 +295,24 @@ Tri LeafMemo::MatchByAutomaton(uint32_t leaf, const io::Record& record) {
   return hit ? Tri::kTrue : (testable_[s.group] ? Tri::kFalse : Tri::kNull);
 }
 
+void LeafMemo::EnableVerdicts(size_t bits) {
+  const size_t words = (bits + 63) / 64;
+  verdict_summary_words_ = (words + 63) / 64;
+  verdict_stride_ = verdict_summary_words_ + words;
+  for (ValueCache& c : caches_) {
+    c.absent_verdicts.assign(verdict_stride_, 0);
+    // Slots already allocated (none before the first event) get theirs.
+    if (!c.hashes.empty()) c.verdicts.assign(size_t{kCacheSlots} * verdict_stride_, 0);
+  }
+}
+
 bool LeafMemo::SelectRows(ValueCache& cache, const SharedMatcher::CachedField& field,
                           const io::Record& record) {
   const io::Record::Values values = record.Get(field.field);
+  cache.single_slot = -1;
+  // No value at all (not even a null): every leaf over the field has its
+  // answer for an absent field.
+  cache.absent = verdict_stride_ != 0 && values.empty();
   if (cache.bypass > 0) {
     --cache.bypass;
     ++cache_counts_.values_skipped;
@@ -296,6 +323,7 @@ bool LeafMemo::SelectRows(ValueCache& cache, const SharedMatcher::CachedField& f
   // `install`, a script's path), and a leaf's answer over the array is its
   // answers over the elements combined.
   cache.rows.clear();
+  int32_t slot = -1;
   for (io::Scalar v : values) {
     if (v.is_null()) continue;
     if (cache.rows.size() == kMaxCachedValues) {
@@ -305,17 +333,22 @@ bool LeafMemo::SelectRows(ValueCache& cache, const SharedMatcher::CachedField& f
     // Only texts: a number's answers depend on its type as well.
     const bool keyed = v.type == io::Scalar::Type::kString && v.s.size() <= kMaxCachedKey;
     if (!keyed) ++cache_counts_.values_skipped;
-    cache.rows.push_back(keyed ? SelectRow(cache, field, v.s) : nullptr);
+    slot = -1;
+    cache.rows.push_back(keyed ? SelectRow(cache, field, v.s, slot) : nullptr);
   }
+  if (cache.rows.size() == 1 && cache.rows[0] != nullptr) cache.single_slot = slot;
   return !cache.rows.empty();  // no value: every leaf's answer is null at once
 }
 
 uint8_t* LeafMemo::SelectRow(ValueCache& cache, const SharedMatcher::CachedField& field,
-                             std::string_view value) {
+                             std::string_view value, int32_t& slot_out) {
   if (cache.hashes.empty()) {
     cache.hashes.assign(kCacheSlots, 0);
     cache.keys.resize(kCacheSlots);
-    cache.cells.assign(size_t{kCacheSlots} * field.width, 0);
+    // At least a byte: a row is non-null for a value that has a slot (all
+    // rows are the same byte when no leaf is kept by value).
+    cache.cells.assign(size_t{kCacheSlots} * std::max<size_t>(field.width, 1), 0);
+    cache.verdicts.assign(size_t{kCacheSlots} * verdict_stride_, 0);
     cache.recent.assign(kCacheSlots / 2, 0);
     cache.seen.assign(kSeenSlots, 0);
   }
@@ -345,9 +378,15 @@ uint8_t* LeafMemo::SelectRow(ValueCache& cache, const SharedMatcher::CachedField
     cache.hashes[slot] = hash;
     cache.keys[slot].assign(value);
     std::memset(row, 0, field.width);
+    if (!cache.verdicts.empty()) {
+      std::fill_n(cache.verdicts.data() + size_t{slot} * verdict_stride_, verdict_stride_, 0);
+    }
     ++cache_counts_.values_added;
   }
-  if (row != nullptr) cache.recent[set] = static_cast<uint8_t>(slot & 1);
+  if (row != nullptr) {
+    cache.recent[set] = static_cast<uint8_t>(slot & 1);
+    slot_out = static_cast<int32_t>(slot);
+  }
   if (++cache.window == kWindow) {
     // Fewer than one value in eight seen again: keeping them costs more
     // than it gives back.

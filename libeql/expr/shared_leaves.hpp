@@ -48,6 +48,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -119,6 +120,12 @@ class SharedMatcher {
   };
   const Summary& summary() const { return summary_; }
 
+  //! The answer cache of `field` (an index for LeafMemo::SlotVerdicts()),
+  //! or -1 when it has none.
+  int32_t CacheOfField(io::FieldId field) const {
+    return field < cache_of_field_.size() ? cache_of_field_[field] : -1;
+  }
+
  private:
   friend class LeafMemo;
   SharedMatcher() = default;
@@ -152,6 +159,7 @@ class SharedMatcher {
     uint32_t width = 0;
   };
   std::vector<CachedField> cached_fields_;
+  std::vector<int16_t> cache_of_field_;  //!< per field id; -1: none
   size_t leaf_count_ = 0;
   Summary summary_;
 };
@@ -203,6 +211,55 @@ class LeafMemo {
     return cache.usable ? &cache.rows : nullptr;
   }
   uint32_t Column(uint32_t leaf) const { return m_.homes_[leaf].column; }
+
+  //! Verdicts: `bits` bits kept with each slot of every answer cache, and
+  //! with the field's absence, for the caller's facts about a field's value
+  //! (the engine's: the units a guard on the field ruled out for it). A
+  //! slot's bits are cleared when it takes another value. 0 (the default):
+  //! none are kept.
+  void EnableVerdicts(size_t bits);
+  //! A value's verdicts: which of its words are nonzero (a value rules out
+  //! a few units here and there: over the corpus 3 words of 21 are), then
+  //! the words.
+  class VerdictRow {
+   public:
+    void Set(size_t bit) {
+      const size_t w = bit >> 6;
+      row_[summary_words_ + w] |= uint64_t{1} << (bit & 63);
+      row_[w >> 6] |= uint64_t{1} << (w & 63);
+    }
+    //! ORs the bits into `out` (as many words as the bits have).
+    void OrInto(uint64_t* out) const {
+      for (size_t s = 0; s < summary_words_; ++s) {
+        for (uint64_t nonzero = row_[s]; nonzero != 0; nonzero &= nonzero - 1) {
+          const size_t w = s * 64 + static_cast<size_t>(__builtin_ctzll(nonzero));
+          out[w] |= row_[summary_words_ + w];
+        }
+      }
+    }
+
+   private:
+    friend class LeafMemo;
+    VerdictRow(uint64_t* row, size_t summary_words) : row_(row), summary_words_(summary_words) {}
+    uint64_t* row_;
+    size_t summary_words_;
+  };
+  //! The verdict bits of `record`'s value of the field of answer cache
+  //! `cache` (SharedMatcher::CacheOfField()): of its slot when the field has
+  //! exactly one non-null value and it is kept in the cache, of the field's
+  //! absence when it has no non-null value; else null. Valid until the next
+  //! event.
+  std::optional<VerdictRow> Verdicts(int32_t cache, const io::Record& record) {
+    ValueCache& c = caches_[cache];
+    if (c.event != epoch_) {
+      c.event = epoch_;
+      c.usable = SelectRows(c, m_.cached_fields_[cache], record);
+    }
+    if (c.absent) return VerdictRow(c.absent_verdicts.data(), verdict_summary_words_);
+    if (!c.usable || c.single_slot < 0 || c.verdicts.empty()) return std::nullopt;
+    return VerdictRow(c.verdicts.data() + size_t(c.single_slot) * verdict_stride_,
+                      verdict_summary_words_);
+  }
   struct CacheCounts {
     uint64_t values_found = 0;       //!< an event's value was in its field's cache
     uint64_t values_added = 0;       //!< it was not, and took a slot
@@ -219,6 +276,12 @@ class LeafMemo {
     std::vector<uint64_t> hashes;  //!< per slot; allocated on first use
     std::vector<std::string> keys;
     std::vector<uint8_t> cells;   //!< kCacheSlots rows of the field's width
+    std::vector<uint64_t> verdicts;  //!< kCacheSlots rows of verdict_stride_
+    //! This event's slot when its field has one value and the value has a
+    //! slot, else -1; whether the field has no non-null value.
+    int32_t single_slot = -1;
+    bool absent = false;
+    std::vector<uint64_t> absent_verdicts;  //!< verdict_stride_, or empty
     std::vector<uint8_t> recent;  //!< per set: the way used last
     std::vector<uint64_t> seen;   //!< hashes of values seen once (kSeenSlots)
     //! Hit rate over the last window of lookups; a poor one bypasses the
@@ -230,8 +293,9 @@ class LeafMemo {
   static constexpr uint32_t kBypassEvents = 8192;
   bool SelectRows(ValueCache& cache, const SharedMatcher::CachedField& field,
                   const io::Record& record);
+  //! The row of `value` (null if not kept), its slot in `slot`.
   uint8_t* SelectRow(ValueCache& cache, const SharedMatcher::CachedField& field,
-                     std::string_view value);
+                     std::string_view value, int32_t& slot);
 
   void Scan(uint32_t group, const io::Record& record);
   std::string_view Folded(std::string_view text);
@@ -254,6 +318,8 @@ class LeafMemo {
   std::string fold_;
   std::vector<uint32_t> factor_hits_;  //!< factors found in the value being scanned
   std::vector<ValueCache> caches_;     //!< per cached field
+  size_t verdict_stride_ = 0;          //!< words per VerdictRow: summary, then bits
+  size_t verdict_summary_words_ = 0;
   CacheCounts cache_counts_;
 };
 

@@ -312,7 +312,10 @@ void Dispatcher::Add(uint32_t unit, bool any, const std::string& category,
   auto [it, added] = by_category_.try_emplace(category);
   // A new category starts with the `any` units so far (all of them lower
   // than this one, so its lists stay in unit order).
-  if (added) it->second = any_;
+  if (added) {
+    it->second = any_;
+    it->second.id = static_cast<uint32_t>(by_category_.size());
+  }
   FileUnder(it->second, unit, best);
 }
 
@@ -438,20 +441,28 @@ void Dispatcher::Collect(const Table& table, const io::Record& record) const {
   }
 }
 
-void Dispatcher::Candidates(const io::Record& record, io::FieldId category_field,
-                            std::vector<uint32_t>& out) const {
-  out.clear();
+uint32_t Dispatcher::MarkCandidates(const io::Record& record, io::FieldId category_field) const {
   // Every category table holds the `any` units too: `any_` is visited only
   // when no category of the event has a table.
-  bool visited = false;
+  uint32_t visited = 0;
+  uint32_t table = 0;
   for (io::Scalar c : record.Get(category_field)) {
     if (c.type != io::Scalar::Type::kString) continue;
     auto it = by_category_.find(absl::string_view(c.s.data(), c.s.size()));
     if (it == by_category_.end()) continue;
     Collect(it->second, record);
-    visited = true;
+    table = it->second.id;
+    ++visited;
   }
-  if (!visited) Collect(any_, record);
+  if (visited == 0) Collect(any_, record);
+  return visited > 1 ? static_cast<uint32_t>(table_count()) : table;
+}
+
+void Dispatcher::TakeCandidates(std::vector<uint32_t>& out, const uint64_t* ruled_out) const {
+  out.clear();
+  if (ruled_out != nullptr) {
+    for (size_t w = 0; w < marks_.size(); ++w) marks_[w] &= ~ruled_out[w];
+  }
   for (size_t w = 0; w < marks_.size(); ++w) {
     for (uint64_t bits = marks_[w]; bits != 0; bits &= bits - 1) {
       out.push_back(static_cast<uint32_t>(w * 64 + static_cast<size_t>(__builtin_ctzll(bits))));

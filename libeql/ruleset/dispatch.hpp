@@ -109,7 +109,19 @@ class Dispatcher {
 
   //! The units `record` may match, in increasing order, without duplicates.
   void Candidates(const io::Record& record, io::FieldId category_field,
-                  std::vector<uint32_t>& out) const;
+                  std::vector<uint32_t>& out) const {
+    MarkCandidates(record, category_field);
+    TakeCandidates(out, nullptr);
+  }
+  //! Candidates() in two halves, so that the caller can rule units out
+  //! knowing the table the event reached. MarkCandidates() returns the
+  //! table's id: below table_count(), the same for every event that reaches
+  //! the same table; table_count() for an event of several categories.
+  uint32_t MarkCandidates(const io::Record& record, io::FieldId category_field) const;
+  //! The marked units, leaving out those whose bit is set in `ruled_out`
+  //! (one bit per unit added; may be null); clears the marks.
+  void TakeCandidates(std::vector<uint32_t>& out, const uint64_t* ruled_out) const;
+  size_t table_count() const { return by_category_.size() + 1; }
 
   struct Summary {
     size_t units = 0;
@@ -148,6 +160,7 @@ class Dispatcher {
   //! once, however many of its units are `any`. Anchors in field order, so
   //! that the record's slots are read in address order.
   struct Table {
+    uint32_t id = 0;               //!< `any_` 0, the categories 1.. in order of filing
     std::vector<uint32_t> always;  //!< units without an anchor
     std::vector<AnchorHead> heads;
     std::vector<Anchor> anchors;  //!< same order as heads

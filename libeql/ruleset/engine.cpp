@@ -250,9 +250,9 @@ struct Engine::Impl {
     uint32_t stage = 0;
     // 1 + the sequence rule whose state in flight the unit needs, else 0,
     // and which of that state (kLivePartials for Unit::needs_partials, both
-    // for Unit::needs_in_flight). Tested before the guards (with the
-    // prefilter): a later stage of a sequence with nothing to extend (a
-    // sixth of the corpus's candidates) is skipped at once.
+    // for Unit::needs_in_flight). With the prefilter, a later stage of a
+    // sequence with nothing to extend (a sixth of the corpus's candidates)
+    // is `dormant` and never a candidate (KeepInFlight()).
     uint32_t waits_on_rule = 0;
     uint32_t guard_overflow = 0;  //!< guards[] index of its guard kInlineGuards
     uint16_t guard_count = 0;
@@ -275,8 +275,38 @@ struct Engine::Impl {
   std::vector<uint8_t> rule_done;
   void KeepInFlight(uint32_t r);
   void RuleFinished(uint32_t r);
-  bool Guarded(const UnitTests& unit, const io::Record& record);
+  bool Guarded(uint32_t id, const UnitTests& unit, const io::Record& record);
   bool GuardHolds(const Guard& g, const UnitTests& unit, const io::Record& record);
+  // Units ruled out by value. A leaf's answer is a function of its field's
+  // value, so a guard that rules a unit out for a value rules it out for
+  // that value every time: the unit's bit is kept with the value's slot in
+  // the field's answer cache (LeafMemo::Verdicts()), and from the next
+  // event with that value on the unit is left out of the candidates before
+  // its record or guards are read. Over the corpus most candidates were
+  // ruled out by a guard on a value seen before (`host.os.type` "linux"
+  // against a Windows rule, a `process.name` outside a rule's list). Only
+  // the fields whose values have ruled out units of the event's dispatcher
+  // table are looked up for it (a table's units test a few dozen of the
+  // fields guards test).
+  //
+  // Left out with them: units waiting for their sequence to have something
+  // in flight (UnitTests::waits_on_rule), a sixth of the corpus's
+  // candidates, kept in `dormant` as rule_in_flight changes.
+  void RuleOutByValue(uint32_t id, uint32_t leaf, const io::Record& record);
+  void RuleOutGroupByValue(uint32_t id, uint32_t first, const UnitTests& unit,
+                           const io::Record& record);
+  const uint64_t* RuledOut(const io::Record& record);
+  void ResetVerdictLists();
+  bool rule_out_by_value = false;
+  std::vector<uint64_t> dormant;                     // one bit per unit
+  std::vector<std::vector<uint32_t>> waiting_units;  // per rule
+  uint32_t event_table = 0;  // the dispatcher table of the event in Process()
+  // Per dispatcher table (and one for events of several categories): the
+  // answer caches whose verdicts have ruled out units, and of each cache
+  // whether it is listed (tables x caches).
+  std::vector<std::vector<int32_t>> verdict_caches;
+  std::vector<uint8_t> verdict_listed;
+  std::vector<uint64_t> ruled_out;  // per event, one bit per unit
   //! The most members of an any-of guard group (Guard::group).
   static constexpr size_t kMaxAnyOf = 16;
   void BuildGuards();
@@ -625,6 +655,29 @@ void Engine::Impl::BuildGuards() {
     }
     t.decided = only[id] != 0 && complete;
   }
+  // Units are ruled out by value (RuleOutByValue()) when some guard's
+  // field has an answer cache.
+  rule_out_by_value = false;
+  for (const UnitTests& t : unit_tests) {
+    for (uint32_t i = 0; i < t.guard_count && !rule_out_by_value; ++i) {
+      const Guard& g = GuardAt(t, i);
+      const expr::SharedMatcher::Home& home = matcher->home(g.leaf);
+      rule_out_by_value =
+          g.group == 1 && home.program != nullptr && matcher->CacheOfField(home.field) >= 0;
+    }
+  }
+  if (rule_out_by_value) leaf_memo->EnableVerdicts(units.size());
+  ResetVerdictLists();
+  const size_t words = (units.size() + 63) / 64;
+  ruled_out.assign(words, 0);
+  dormant.assign(words, 0);
+  waiting_units.assign(compiled.size(), {});
+  for (uint32_t id = 0; id < units.size(); ++id) {
+    const UnitTests& t = unit_tests[id];
+    if (t.waits_on_rule == 0) continue;
+    waiting_units[t.waits_on_rule - 1].push_back(id);
+    dormant[id >> 6] |= uint64_t{1} << (id & 63);  // nothing is in flight yet
+  }
 }
 
 bool Engine::Impl::GuardHolds(const Guard& g, const UnitTests& unit, const io::Record& record) {
@@ -643,11 +696,63 @@ bool Engine::Impl::GuardHolds(const Guard& g, const UnitTests& unit, const io::R
   return expr::ConjunctHolds(*unit.where, g.node, record);
 }
 
-bool Engine::Impl::Guarded(const UnitTests& unit, const io::Record& record) {
+void Engine::Impl::RuleOutByValue(uint32_t id, uint32_t leaf, const io::Record& record) {
+  if (!rule_out_by_value) return;
+  const expr::SharedMatcher::Home& home = matcher->home(leaf);
+  // Without a home the leaf was answered in the unit's own program: still
+  // a function of the field's value, but not worth the lookup.
+  if (home.program == nullptr) return;
+  const int32_t cache = matcher->CacheOfField(home.field);
+  if (cache < 0) return;
+  std::optional<expr::LeafMemo::VerdictRow> verdicts = leaf_memo->Verdicts(cache, record);
+  if (!verdicts) return;
+  verdicts->Set(id);
+  ++stats.verdicts_kept;
+  uint8_t& listed = verdict_listed[size_t{event_table} * matcher->summary().cached_fields + cache];
+  if (listed == 0) {
+    listed = 1;
+    verdict_caches[event_table].push_back(cache);
+  }
+}
+
+void Engine::Impl::RuleOutGroupByValue(uint32_t id, uint32_t first, const UnitTests& unit,
+                                       const io::Record& record) {
+  // An any-of group whose members all test one field failed for its value
+  // as a single guard would.
+  const expr::SharedMatcher::Home& home = matcher->home(GuardAt(unit, first).leaf);
+  for (uint32_t k = first + 1; k < first + GuardAt(unit, first).group; ++k) {
+    const expr::SharedMatcher::Home& other = matcher->home(GuardAt(unit, k).leaf);
+    if (other.program == nullptr || other.field != home.field) return;
+  }
+  RuleOutByValue(id, GuardAt(unit, first).leaf, record);
+}
+
+const uint64_t* Engine::Impl::RuledOut(const io::Record& record) {
+  std::copy(dormant.begin(), dormant.end(), ruled_out.begin());
+  if (!rule_out_by_value) return ruled_out.data();
+  for (int32_t cache : verdict_caches[event_table]) {
+    if (std::optional<expr::LeafMemo::VerdictRow> verdicts = leaf_memo->Verdicts(cache, record)) {
+      verdicts->OrInto(ruled_out.data());
+    }
+  }
+  return ruled_out.data();
+}
+
+void Engine::Impl::ResetVerdictLists() {
+  if (!rule_out_by_value) return;
+  const size_t tables = dispatcher.table_count() + 1;  // and "several"
+  verdict_caches.assign(tables, {});
+  verdict_listed.assign(tables * matcher->summary().cached_fields, 0);
+}
+
+bool Engine::Impl::Guarded(uint32_t id, const UnitTests& unit, const io::Record& record) {
   for (uint32_t i = 0; i < unit.guard_count;) {
     const Guard& g = GuardAt(unit, i);
     if (g.group == 1) {
-      if (!GuardHolds(g, unit, record)) return false;
+      if (!GuardHolds(g, unit, record)) {
+        RuleOutByValue(id, g.leaf, record);
+        return false;
+      }
       ++i;
       continue;
     }
@@ -655,7 +760,10 @@ bool Engine::Impl::Guarded(const UnitTests& unit, const io::Record& record) {
     for (; i < end; ++i) {
       if (GuardHolds(GuardAt(unit, i), unit, record)) break;
     }
-    if (i == end) return false;  // no member holds
+    if (i == end) {  // no member holds
+      RuleOutGroupByValue(id, end - g.group, unit, record);
+      return false;
+    }
     i = end;
   }
   return true;
@@ -699,8 +807,19 @@ void Engine::Impl::Advancing(uint32_t r) {
 
 void Engine::Impl::KeepInFlight(uint32_t r) {
   const runtime::SequenceCounters& c = compiled[r]->sequence->counters();
-  rule_in_flight[r] = static_cast<uint8_t>((c.partials_live > 0 ? kLivePartials : 0) |
-                                           (c.candidates_pending > 0 ? kPendingCandidates : 0));
+  const uint8_t in_flight =
+      static_cast<uint8_t>((c.partials_live > 0 ? kLivePartials : 0) |
+                           (c.candidates_pending > 0 ? kPendingCandidates : 0));
+  if (in_flight == rule_in_flight[r]) return;
+  rule_in_flight[r] = in_flight;
+  for (uint32_t id : waiting_units[r]) {
+    const uint64_t bit = uint64_t{1} << (id & 63);
+    if ((in_flight & unit_tests[id].waits_for) == 0) {
+      dormant[id >> 6] |= bit;
+    } else {
+      dormant[id >> 6] &= ~bit;
+    }
+  }
 }
 
 void Engine::Impl::CountPartials(uint32_t r) {
@@ -735,13 +854,16 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
   // Dispatch: the units whose category the event has (exact, as
   // `category_field == "process"`), plus `any` units, narrowed by their
   // literal anchors (ruleset/dispatch.hpp), in unit order (= rule order, then
-  // stage order). The index does the category test, so only the where
-  // clause is evaluated.
-  dispatcher.Candidates(record, category_field, candidate_units);
-  // Shared leaves are answered once for this event (off with the
-  // prefilter: then every unit is evaluated on its own, the reference).
+  // stage order), less the units ruled out by the event's values or waiting
+  // for their sequence (RuledOut()). The index does the category test, so
+  // only the where clause is evaluated. Shared leaves are answered once for
+  // this event (off with the prefilter: then every unit is evaluated on its
+  // own, the reference).
   std::optional<expr::EventScope> leaf_scope;
   if (options.literal_prefilter) leaf_scope.emplace(*leaf_memo, record);
+  event_table = dispatcher.MarkCandidates(record, category_field);
+  dispatcher.TakeCandidates(candidate_units,
+                            options.literal_prefilter ? RuledOut(record) : nullptr);
 
   EventHandle handle;  // made once, only if some operator keeps the event
   auto retain = [&]() -> const EventHandle& {
@@ -755,14 +877,11 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
   touched_rules.clear();
   for (uint32_t id : candidate_units) {
     const UnitTests& u = unit_tests[id];
-    // A later stage's hit can only extend a live partial (or, for a missing
-    // stage, rule one out): without one the unit is not evaluated.
-    if (u.waits_on_rule != 0 && (rule_in_flight[u.waits_on_rule - 1] & u.waits_for) == 0) {
-      continue;
-    }
+    // (A later stage's hit can only extend a live partial, or for a missing
+    // stage rule one out: without one the unit is `dormant`, not here.)
     // A required leaf that does not hold rules the unit out before its
     // (cold) program is touched; every leaf's answer is kept for the event.
-    if (!Guarded(u, record)) continue;
+    if (!Guarded(id, u, record)) continue;
     if (rule_done[u.rule] != 0) continue;
     if (!u.decided && !expr::Matches(*u.where, record)) continue;
     CompiledRule& rule = *compiled[u.rule];
@@ -1732,6 +1851,7 @@ void ShardAccess::Restrict(Engine& shard, const std::vector<bool>& active) {
       e.dispatcher.Add(id, u.query.is_any, u.query.category, u.query.where.program.get(), e.fields);
     }
   }
+  e.ResetVerdictLists();  // the tables' ids are the new dispatcher's
   std::erase_if(e.sequence_rules, [&](uint32_t r) { return !on(r); });
   std::erase_if(e.sample_rules, [&](uint32_t r) { return !on(r); });
 }

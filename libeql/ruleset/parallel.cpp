@@ -71,6 +71,7 @@ void AddStats(EngineStats& into, const EngineStats& from, bool event_counters) {
   into.answer_cache.added += from.answer_cache.added;
   into.answer_cache.first_seen += from.answer_cache.first_seen;
   into.answer_cache.skipped += from.answer_cache.skipped;
+  into.verdicts_kept += from.verdicts_kept;
   if (event_counters) {
     // Every event passes through exactly one partitioned shard: its
     // counters are the engine's. Global shards see the same events again.

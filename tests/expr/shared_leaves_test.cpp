@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -331,6 +332,74 @@ TEST(SharedLeaves, CachedAnswersAreTheValuesOwn) {
       static_cast<unsigned long>(memo.cache_counts().values_first_seen),
       static_cast<unsigned long>(memo.cache_counts().values_skipped));
   EXPECT_GT(true_answers, checked / 20);
+}
+
+// Verdicts (LeafMemo::Verdicts) are kept with one value's cache slot, or
+// with the field's absence: an event sees the bits set for its own single
+// value, none for two values, a null or a number, and a value that lost its
+// slot comes back without the bits it had.
+TEST(SharedLeaves, VerdictsBelongToTheirValue) {
+  std::printf(
+      "checks: verdict bits set for a value are seen by the next events with that value "
+      "alone and by no other; absence has its own; arrays, nulls and numbers have none; a "
+      "value pushed out of the cache by 3,000 others comes back with none\n");
+  std::mt19937 rng(20261204);
+  CompiledTwice set;
+  AddCachedSets(set, rng, 30);
+  auto matcher = expr::SharedMatcher::Build(set.leaves, /*use_automaton=*/false);
+  const int32_t cache = matcher->CacheOfField(*set.fields.Find("f"));
+  ASSERT_GE(cache, 0);
+  EXPECT_EQ(matcher->CacheOfField(set.fields.Intern("not_cached")), -1);
+  expr::LeafMemo memo(*matcher);
+  memo.EnableVerdicts(130);  // three words: bits in the first and the last
+  io::JsonProjector projector(set.fields);
+  io::Record record;
+  // The bits `json`'s verdicts hold (none: it has no verdicts), then sets
+  // `set_bits` in them.
+  auto verdicts = [&](const std::string& json, std::vector<size_t> set_bits = {}) {
+    EXPECT_TRUE(projector.Project(json, record).ok()) << json;
+    expr::EventScope scope(memo, record);
+    std::optional<std::vector<size_t>> bits;
+    if (auto row = memo.Verdicts(cache, record)) {
+      uint64_t words[3] = {0, 0, 0};
+      row->OrInto(words);
+      for (size_t b : set_bits) row->Set(b);
+      bits.emplace();
+      for (size_t b = 0; b < 192; ++b) {
+        if ((words[b / 64] >> (b % 64) & 1) != 0) bits->push_back(b);
+      }
+    }
+    return bits;
+  };
+  using Bits = std::optional<std::vector<size_t>>;
+  const Bits bit3 = std::vector<size_t>{3};
+  const Bits no_bits = std::vector<size_t>{};
+  const Bits bits_7_129 = std::vector<size_t>{7, 129};
+  EXPECT_EQ(verdicts(R"({"f": "abc"})"), std::nullopt) << "first sighting: not kept";
+  EXPECT_EQ(verdicts(R"({"f": "abc"})", {7, 129}), no_bits);
+  EXPECT_EQ(verdicts(R"({"f": "abc"})"), bits_7_129);
+  EXPECT_EQ(verdicts(R"({"f": ["abc"]})"), bits_7_129) << "one element is one value";
+  EXPECT_EQ(verdicts(R"({"f": "ABC"})"), std::nullopt);
+  EXPECT_EQ(verdicts(R"({"f": "ABC"})"), no_bits) << "values are told apart exactly";
+  EXPECT_EQ(verdicts(R"({"f": ["abc", "x"]})"), std::nullopt);
+  EXPECT_EQ(verdicts(R"({"f": null})"), std::nullopt) << "a null is not an absence";
+  EXPECT_EQ(verdicts(R"({"f": 12345})"), std::nullopt);
+  EXPECT_EQ(verdicts(R"({"g": 1})", {3}), no_bits);
+  EXPECT_EQ(verdicts("{}"), bit3);
+  EXPECT_EQ(verdicts(R"({"f": "abc"})"), bits_7_129);
+  // Each new value seen three times (first sighting, kept, found: often
+  // enough that the field is not bypassed) takes a slot, and a bit there.
+  const uint64_t skipped = memo.cache_counts().values_skipped;
+  for (int v = 0; v < 3000; ++v) {
+    const std::string json = R"({"f": "other-)" + std::to_string(v) + R"("})";
+    verdicts(json);
+    verdicts(json, {64});
+    ASSERT_EQ(verdicts(json), std::vector<size_t>{64}) << json;
+  }
+  EXPECT_EQ(memo.cache_counts().values_skipped, skipped) << "the field was bypassed";
+  EXPECT_EQ(verdicts(R"({"f": "abc"})"), std::nullopt) << "pushed out: a first sighting again";
+  EXPECT_EQ(verdicts(R"({"f": "abc"})"), no_bits) << "a new slot starts empty";
+  EXPECT_EQ(verdicts("{}"), bit3);
 }
 
 // Arrays are kept element by element: arguments recur one by one far more

@@ -125,5 +125,113 @@ TEST(PrefilterEquivalence, StagesWaitingForSequencesInFlightGiveTheSameAlerts) {
   EXPECT_GT(total, 100u);
 }
 
+// A guard that rules a unit out for a field's value rules it out for that
+// value every time: the verdict is kept with the value, and later events
+// with it leave the unit out before its guards are read.
+TEST(PrefilterEquivalence, AUnitRuledOutByAValueIsLeftOutForItAfterwards) {
+  std::printf(
+      "checks: 1,000 Linux events against a Windows rule keep one verdict (the first "
+      "sighting of a value is not kept, the second keeps it, the rest are left out); a "
+      "Windows event then alerts\n");
+  const std::vector<Rule> rules = {
+      {.query = R"(process where host.os.type == "windows" and process.name == "x")",
+       .name = "windows x"}};
+  std::vector<Event> events;
+  for (int i = 0; i < 1000; ++i) {
+    Event e;
+    e.Set("@timestamp", int64_t{1'700'000'000'000} + i)
+        .Set("event.category", "process")
+        .Set("host.os.type", "linux")
+        .Set("process.name", "x");
+    events.push_back(std::move(e));
+  }
+  Event windows = events.back();
+  windows.Set("@timestamp", int64_t{1'700'000'001'000}).Set("host.os.type", "windows");
+  events.push_back(windows);
+  EngineStats stats;
+  const auto alerts = RunEngine(rules, events, true, false, stats);
+  EXPECT_EQ(stats.verdicts_kept, 1u);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_NE(alerts[0].find("windows"), std::string::npos);
+}
+
+// Verdicts over random streams whose values recur: single values, arrays,
+// absent fields, negated guards and any-of groups over one field must give
+// the alerts of the engine that evaluates every unit.
+TEST(PrefilterEquivalence, UnitsRuledOutByValueGiveTheSameAlerts) {
+  std::printf(
+      "checks: 8 rules (guards on single values, arrays, absent fields, !=, not in, an "
+      "or over one field, sequences) over 12 random streams of 600 events from a small "
+      "vocabulary: the same alerts with and without the prefilter, and verdicts were kept\n");
+  const std::vector<Rule> rules = {
+      {.query = R"(process where host.os.type == "windows" and process.name : ("a*", "*c"))",
+       .name = "single"},
+      {.query = R"(process where event.type == "start" and process.args == "x" and)"
+                R"( process.name != "b")",
+       .name = "array and negated"},
+      {.query = R"(process where host.os.type != "linux" and process.parent.name == null)",
+       .name = "absent"},
+      {.query = R"(process where event.type == "start" and)"
+                R"( (process.name : "a*" or process.name : "*z") and)"
+                R"( process.parent.name not in ("p", "q")))",
+       .name = "or over one field"},
+      {.query = R"(any where process.name like~ "A?" and host.os.type : "mac*")", .name = "any"},
+      {.query = R"(sequence by host.id with maxspan=5s)"
+                R"( [process where host.os.type == "linux" and process.name == "a"])"
+                R"( [process where process.parent.name == "a" and event.type != "end"])",
+       .name = "sequence"},
+      {.query = R"(sequence by host.id [process where process.name : "*c"])"
+                R"( ![process where process.args == "stop"] [process where process.name == "z"])",
+       .name = "missing stage"},
+      {.query = R"(process where process.name == "zz" and host.os.type == "windows")",
+       .name = "rare"},
+  };
+  std::mt19937 rng(20261205);
+  const std::vector<std::string> names = {"a", "ab", "abc", "b", "bc", "c", "az", "z", "zz", "A1"};
+  const std::vector<std::string> os = {"windows", "linux", "macos"};
+  size_t total = 0;
+  uint64_t verdicts = 0;
+  for (int stream = 0; stream < 12; ++stream) {
+    std::vector<Event> events;
+    int64_t ts = 1'700'000'000'000;
+    for (int i = 0; i < 600; ++i) {
+      ts += rng() % 1500;
+      Event e;
+      e.Set("@timestamp", ts)
+          .Set("event.category", rng() % 8 == 0 ? "network" : "process")
+          .Set("host.id", std::string("h") + std::to_string(rng() % 3))
+          .Set("host.os.type", os[rng() % os.size()])
+          .Set("process.name", names[rng() % names.size()]);
+      if (rng() % 3 != 0) e.Set("event.type", rng() % 2 == 0 ? "start" : "end");
+      if (rng() % 2 == 0) e.Set("process.parent.name", names[rng() % 4]);
+      switch (rng() % 4) {
+        case 0:
+          e.Set("process.args", "x");
+          break;
+        case 1:
+          e.Set("process.args", Event::Value::Array({"-c", rng() % 2 == 0 ? "x" : "stop"}));
+          break;
+        case 2:
+          e.Set("process.args", Event::Value::Array({"x"}));
+          break;
+        default:
+          break;
+      }
+      events.push_back(std::move(e));
+    }
+    EngineStats with_stats, without_stats;
+    const auto with = RunEngine(rules, events, true, false, with_stats);
+    const auto without = RunEngine(rules, events, false, false, without_stats);
+    ASSERT_EQ(with, without) << "stream " << stream;
+    total += with.size();
+    verdicts += with_stats.verdicts_kept;
+    EXPECT_EQ(without_stats.verdicts_kept, 0u);
+  }
+  std::printf("  %zu alerts in all, %lu verdicts kept\n", total,
+              static_cast<unsigned long>(verdicts));
+  EXPECT_GT(total, 300u);
+  EXPECT_GT(verdicts, 50u);
+}
+
 }  // namespace
 }  // namespace eql
