@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -305,6 +306,15 @@ class Engine {
   //! As PushJsonPadded(json), with a tag (a line number, say) that the
   //! error callback receives if the event is rejected later.
   absl::Status PushJsonPadded(std::string_view json, uint64_t tag);
+  //! Several events: as PushJsonPadded(jsons[i], tags[i]) for each in order,
+  //! its status in statuses[i] (the three of one size), except that all are
+  //! parsed before the first is run through the rules. Taken a few dozen at
+  //! a time, a rule pack's events keep the parser's code in the processor's
+  //! caches while they are parsed, then the rules' code while they are run
+  //! (together they do not fit in its first-level instruction cache).
+  //! `jsons` must stay valid until the call returns.
+  void PushJsonPadded(std::span<const std::string_view> jsons, std::span<const uint64_t> tags,
+                      std::span<absl::Status> statuses);
 
   // Engine::SetErrorCallback()
   //

@@ -69,6 +69,15 @@ class EventReader {
   // a read error (then status() says which).
   bool Next(Item& item);
 
+  // EventReader::Ready()
+  //
+  // Whether Next() can return without waiting for more input: the input is
+  // a regular or gzip file, or a whole line of it is already read. A caller
+  // that holds events back to push them together (eql-run's batches) pushes
+  // them before a Next() that may wait, so that a live stream's alerts are
+  // not held back.
+  bool Ready() const;
+
   // EventReader::SetInterrupt()
   //
   // Stops reading once `*stop` is true: Next() then returns false and

@@ -2,10 +2,10 @@
 //
 // Splits an input stream into event texts (eql/reader.hpp). zlib's gzread
 // reads plain and gzip input alike, so one code path serves both.
-#include <zlib.h>
-
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -21,6 +21,7 @@ namespace eql {
 struct EventReader::Impl {
   gzFile file = nullptr;  // gzip input
   int fd = -1;            // plain input: read() returns what a pipe has now
+  bool never_waits = false;  // a regular or gzip file: reads do not wait
   std::string path;
   uint64_t max_event_bytes = 0;
   std::vector<char> buffer;  // unconsumed input is [begin, end)
@@ -315,10 +316,13 @@ absl::StatusOr<std::unique_ptr<EventReader>> EventReader::Open(const std::string
       return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
     }
     gzbuffer(impl->file, 256 << 10);
+    impl->never_waits = true;
   } else {
     impl->buffer.resize(1 << 20);  // more than 2 + Impl::kSlack
     std::memcpy(impl->buffer.data(), magic, static_cast<size_t>(got));
     impl->end = static_cast<size_t>(got);
+    struct stat st;
+    impl->never_waits = fstat(impl->fd, &st) == 0 && S_ISREG(st.st_mode);
   }
   return std::unique_ptr<EventReader>(new EventReader(std::move(impl)));
 }
@@ -343,6 +347,12 @@ bool EventReader::Next(Item& item) {
   // they were taken from the input and must not be lost.)
   if (got && interrupted()) return false;
   return got;
+}
+
+bool EventReader::Ready() const {
+  const Impl& r = *impl_;
+  return r.never_waits || r.eof ||
+         std::memchr(r.buffer.data() + r.begin, '\n', r.end - r.begin) != nullptr;
 }
 
 absl::Status EventReader::status() const { return impl_->status; }

@@ -398,6 +398,10 @@ struct Engine::Impl {
 
   absl::Status CompileRule(uint32_t index);
   absl::Status PushText(std::string_view json, bool padded);
+  // Projects a padded event into `record`: PushText()'s first half.
+  absl::Status ProjectText(std::string_view json, io::Record& record);
+  void PushTexts(std::span<const std::string_view> jsons, std::span<absl::Status> statuses);
+  std::vector<io::Record> batch_records;
   // `json` is the event's text; for a builder event (`event` set) it is
   // empty and rendered only if an alert or a partial needs it.
   absl::Status Ingest(io::Record& record, std::string_view json, const Event* event);
@@ -1059,6 +1063,30 @@ absl::Status Engine::Impl::PushText(std::string_view json, bool padded) {
   return Ingest(scratch_record, json, nullptr);
 }
 
+absl::Status Engine::Impl::ProjectText(std::string_view json, io::Record& record) {
+  ++stats.events_in;
+  absl::Status status =
+      json.size() > options.max_event_bytes
+          ? absl::ResourceExhaustedError(absl::StrCat(
+                "event of ", json.size(), " bytes is over the limit of ", options.max_event_bytes))
+          : projector->ProjectPadded(json, record);
+  if (!status.ok()) ++stats.events_malformed;
+  return status;
+}
+
+void Engine::Impl::PushTexts(std::span<const std::string_view> jsons,
+                             std::span<absl::Status> statuses) {
+  if (normalizer) {  // a source's records are normalized one at a time
+    for (size_t i = 0; i < jsons.size(); ++i) statuses[i] = PushText(jsons[i], true);
+    return;
+  }
+  if (batch_records.size() < jsons.size()) batch_records.resize(jsons.size());
+  for (size_t i = 0; i < jsons.size(); ++i) statuses[i] = ProjectText(jsons[i], batch_records[i]);
+  for (size_t i = 0; i < jsons.size(); ++i) {
+    if (statuses[i].ok()) statuses[i] = Ingest(batch_records[i], jsons[i], nullptr);
+  }
+}
+
 void Engine::Impl::FlushAll() {
   if (reorder) {
     reorder->Flush([&](const Ordinal& o, Pending&& p, bool /*late*/) {
@@ -1272,6 +1300,16 @@ absl::Status Engine::PushJsonPadded(std::string_view json, uint64_t tag) {
     return absl::OkStatus();
   }
   return PushJsonPadded(json);
+}
+
+void Engine::PushJsonPadded(std::span<const std::string_view> jsons, std::span<const uint64_t> tags,
+                            std::span<absl::Status> statuses) {
+  if (impl_->parallel) {
+    for (size_t i = 0; i < jsons.size(); ++i) statuses[i] = PushJsonPadded(jsons[i], tags[i]);
+    return;
+  }
+  impl_->pushed += jsons.size();
+  impl_->PushTexts(jsons, statuses);
 }
 
 absl::Status Engine::PushJsonPadded(std::string_view json) {

@@ -4,11 +4,11 @@
 // pin down are written up in docs/RELIABILITY.md; each test prints what it
 // checks and its figures (memory held, times, counters).
 #include <gtest/gtest.h>
-
-#include <algorithm>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -623,6 +623,43 @@ std::vector<eql::EventReader::Item> ReadAll(const std::string& text, size_t cap 
     items.back().json = {};  // the view dies with the next call
   }
   return items;
+}
+
+TEST(Bytes, ReaderIsReadyOnlyWhenNextNeedNotWait) {
+  std::cout << "  checks: EventReader::Ready() is true for a regular file; on a pipe, true\n"
+               "  only while a whole line is already read (eql-run pushes its batch before\n"
+               "  a read that may wait)\n";
+  const std::string path = ::testing::TempDir() + "/eql-adversarial-ready.json";
+  {
+    std::ofstream f(path, std::ios::binary);
+    f << "{\"a\":1}\n{\"b\":2}";
+  }
+  auto file = eql::EventReader::Open(path);
+  ASSERT_TRUE(file.ok());
+  eql::EventReader::Item item;
+  ASSERT_TRUE((*file)->Next(item));
+  EXPECT_TRUE((*file)->Ready()) << "a regular file never waits";
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  auto put = [&](std::string_view text) {
+    ASSERT_EQ(write(fds[1], text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  };
+  put("{\"a\":1}\n{\"b\":");
+  auto piped = eql::EventReader::Open("/dev/fd/" + std::to_string(fds[0]));
+  ASSERT_TRUE(piped.ok());
+  ASSERT_TRUE((*piped)->Next(item));
+  EXPECT_EQ(item.json, "{\"a\":1}");
+  EXPECT_FALSE((*piped)->Ready()) << "only part of the next line is read";
+  put("2}\n{\"c\":3}\n");
+  ASSERT_TRUE((*piped)->Next(item));
+  EXPECT_EQ(item.json, "{\"b\":2}");
+  EXPECT_TRUE((*piped)->Ready()) << "the next line is read whole";
+  ASSERT_TRUE((*piped)->Next(item));
+  EXPECT_EQ(item.json, "{\"c\":3}");
+  EXPECT_FALSE((*piped)->Ready()) << "nothing is read ahead";
+  close(fds[1]);
+  EXPECT_FALSE((*piped)->Next(item));
+  close(fds[0]);
 }
 
 TEST(Bytes, ReaderStrayCloserInAnArrayEnds) {
