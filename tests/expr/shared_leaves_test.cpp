@@ -397,8 +397,12 @@ TEST(SharedLeaves, VerdictsBelongToTheirValue) {
     ASSERT_EQ(verdicts(json), std::vector<size_t>{64}) << json;
   }
   EXPECT_EQ(memo.cache_counts().values_skipped, skipped) << "the field was bypassed";
-  EXPECT_EQ(verdicts(R"({"f": "abc"})"), std::nullopt) << "pushed out: a first sighting again";
-  EXPECT_EQ(verdicts(R"({"f": "abc"})"), no_bits) << "a new slot starts empty";
+  // Pushed out, "abc" is a first sighting again, unless its trace in the
+  // table of values seen once outlived 3,000 others (the hash decides: one
+  // run in twenty); either way it comes back in a new slot.
+  Bits back = verdicts(R"({"f": "abc"})");
+  if (!back) back = verdicts(R"({"f": "abc"})");
+  EXPECT_EQ(back, no_bits) << "a new slot starts empty";
   EXPECT_EQ(verdicts("{}"), bit3);
 }
 
