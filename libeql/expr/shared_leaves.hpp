@@ -120,7 +120,7 @@ class SharedMatcher {
   };
   const Summary& summary() const { return summary_; }
 
-  //! The answer cache of `field` (an index for LeafMemo::SlotVerdicts()),
+  //! The answer cache of `field` (an index for LeafMemo::Verdicts()),
   //! or -1 when it has none.
   int32_t CacheOfField(io::FieldId field) const {
     return field < cache_of_field_.size() ? cache_of_field_[field] : -1;
@@ -203,11 +203,7 @@ class LeafMemo {
   const std::vector<uint8_t*>* CacheRows(uint32_t leaf, const io::Record& record) {
     const int32_t c = m_.homes_[leaf].cache;
     if (c < 0) return nullptr;
-    ValueCache& cache = caches_[c];
-    if (cache.event != epoch_) {
-      cache.event = epoch_;
-      cache.usable = SelectRows(cache, m_.cached_fields_[c], record);
-    }
+    const ValueCache& cache = Selected(c, record);
     return cache.usable ? &cache.rows : nullptr;
   }
   uint32_t Column(uint32_t leaf) const { return m_.homes_[leaf].column; }
@@ -247,14 +243,10 @@ class LeafMemo {
   //! The verdict bits of `record`'s value of the field of answer cache
   //! `cache` (SharedMatcher::CacheOfField()): of its slot when the field has
   //! exactly one non-null value and it is kept in the cache, of the field's
-  //! absence when it has no non-null value; else null. Valid until the next
-  //! event.
+  //! absence when it has no value at all (not even a null); else null.
+  //! Valid until the next event.
   std::optional<VerdictRow> Verdicts(int32_t cache, const io::Record& record) {
-    ValueCache& c = caches_[cache];
-    if (c.event != epoch_) {
-      c.event = epoch_;
-      c.usable = SelectRows(c, m_.cached_fields_[cache], record);
-    }
+    ValueCache& c = Selected(cache, record);
     if (c.absent) return VerdictRow(c.absent_verdicts.data(), verdict_summary_words_);
     if (!c.usable || c.single_slot < 0 || c.verdicts.empty()) return std::nullopt;
     return VerdictRow(c.verdicts.data() + size_t(c.single_slot) * verdict_stride_,
@@ -293,6 +285,15 @@ class LeafMemo {
   static constexpr uint32_t kBypassEvents = 8192;
   bool SelectRows(ValueCache& cache, const SharedMatcher::CachedField& field,
                   const io::Record& record);
+  //! Answer cache `c`, its rows chosen for `record` (once an event).
+  ValueCache& Selected(int32_t c, const io::Record& record) {
+    ValueCache& cache = caches_[c];
+    if (cache.event != epoch_) {
+      cache.event = epoch_;
+      cache.usable = SelectRows(cache, m_.cached_fields_[c], record);
+    }
+    return cache;
+  }
   //! The row of `value` (null if not kept), its slot in `slot`.
   uint8_t* SelectRow(ValueCache& cache, const SharedMatcher::CachedField& field,
                      std::string_view value, int32_t& slot);

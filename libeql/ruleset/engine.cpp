@@ -398,8 +398,11 @@ struct Engine::Impl {
 
   absl::Status CompileRule(uint32_t index);
   absl::Status PushText(std::string_view json, bool padded);
-  // Projects a padded event into `record`: PushText()'s first half.
-  absl::Status ProjectText(std::string_view json, io::Record& record);
+  // Counts an event in, refusing it (counted malformed) when over
+  // max_event_bytes.
+  absl::Status Admit(std::string_view json);
+  // Admits and projects an ECS event into `record`: PushText()'s first half.
+  absl::Status ProjectText(std::string_view json, bool padded, io::Record& record);
   void PushTexts(std::span<const std::string_view> jsons, std::span<absl::Status> statuses);
   std::vector<io::Record> batch_records;
   // `json` is the event's text; for a builder event (`event` set) it is
@@ -1011,65 +1014,60 @@ absl::Status Engine::Impl::Ingest(io::Record& record, std::string_view json, con
   return absl::OkStatus();
 }
 
-absl::Status Engine::Impl::PushText(std::string_view json, bool padded) {
+absl::Status Engine::Impl::Admit(std::string_view json) {
   ++stats.events_in;
-  if (json.size() > options.max_event_bytes) {
-    ++stats.events_malformed;
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "event of ", json.size(), " bytes is over the limit of ", options.max_event_bytes));
+  if (json.size() <= options.max_event_bytes) return absl::OkStatus();
+  ++stats.events_malformed;
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "event of ", json.size(), " bytes is over the limit of ", options.max_event_bytes));
+}
+
+absl::Status Engine::Impl::PushText(std::string_view json, bool padded) {
+  if (!normalizer) {
+    absl::Status status = ProjectText(json, padded, scratch_record);
+    return status.ok() ? Ingest(scratch_record, json, nullptr) : status;
   }
-  if (normalizer) {
-    // Another source's record: to ECS first, keeping its text as ECS's
-    // event.original so that the alert still shows what came in. Process
-    // starts of stateless sources are projected straight into the record;
-    // their whole ECS event is built only if an alert or a partial needs it.
-    bool projected = false;
-    absl::Status status = normalizer->NormalizeInto(
-        json, fields,
-        {.max_values = projector->limits().max_values,
-         .max_string_bytes = projector->limits().max_string_bytes,
-         .uncut_fields = &projector->limits().uncut_fields,
-         .strings_truncated = &normalizer_strings_truncated},
-        scratch_record, scratch_event, projected);
-    if (!status.ok()) {
-      ++stats.events_malformed;
-      return status;
-    }
-    if (projected) {
-      const std::function<std::string()> text = [&] {
-        normalizer->LastEvent(scratch_event);
-        scratch_event.Set("event.original", std::string(json));
-        return scratch_event.ToJson();
-      };
-      render = &text;
-      status = Ingest(scratch_record, {}, nullptr);
-      render = nullptr;
-      return status;
-    }
-    scratch_event.Set("event.original", std::string(json));
-    status = projector->Project(scratch_event, scratch_record);
-    if (!status.ok()) {
-      ++stats.events_malformed;
-      return status;
-    }
-    return Ingest(scratch_record, {}, &scratch_event);
-  }
-  absl::Status status = padded ? projector->ProjectPadded(json, scratch_record)
-                               : projector->Project(json, scratch_record);
+  absl::Status status = Admit(json);
+  if (!status.ok()) return status;
+  // Another source's record: to ECS first, keeping its text as ECS's
+  // event.original so that the alert still shows what came in. Process
+  // starts of stateless sources are projected straight into the record;
+  // their whole ECS event is built only if an alert or a partial needs it.
+  bool projected = false;
+  status = normalizer->NormalizeInto(json, fields,
+                                     {.max_values = projector->limits().max_values,
+                                      .max_string_bytes = projector->limits().max_string_bytes,
+                                      .uncut_fields = &projector->limits().uncut_fields,
+                                      .strings_truncated = &normalizer_strings_truncated},
+                                     scratch_record, scratch_event, projected);
   if (!status.ok()) {
     ++stats.events_malformed;
     return status;
   }
-  return Ingest(scratch_record, json, nullptr);
+  if (projected) {
+    const std::function<std::string()> text = [&] {
+      normalizer->LastEvent(scratch_event);
+      scratch_event.Set("event.original", std::string(json));
+      return scratch_event.ToJson();
+    };
+    render = &text;
+    status = Ingest(scratch_record, {}, nullptr);
+    render = nullptr;
+    return status;
+  }
+  scratch_event.Set("event.original", std::string(json));
+  status = projector->Project(scratch_event, scratch_record);
+  if (!status.ok()) {
+    ++stats.events_malformed;
+    return status;
+  }
+  return Ingest(scratch_record, {}, &scratch_event);
 }
 
-absl::Status Engine::Impl::ProjectText(std::string_view json, io::Record& record) {
-  ++stats.events_in;
-  absl::Status status =
-      json.size() > options.max_event_bytes
-          ? absl::ResourceExhaustedError(absl::StrCat(
-                "event of ", json.size(), " bytes is over the limit of ", options.max_event_bytes))
-          : projector->ProjectPadded(json, record);
+absl::Status Engine::Impl::ProjectText(std::string_view json, bool padded, io::Record& record) {
+  absl::Status status = Admit(json);
+  if (!status.ok()) return status;
+  status = padded ? projector->ProjectPadded(json, record) : projector->Project(json, record);
   if (!status.ok()) ++stats.events_malformed;
   return status;
 }
@@ -1081,7 +1079,9 @@ void Engine::Impl::PushTexts(std::span<const std::string_view> jsons,
     return;
   }
   if (batch_records.size() < jsons.size()) batch_records.resize(jsons.size());
-  for (size_t i = 0; i < jsons.size(); ++i) statuses[i] = ProjectText(jsons[i], batch_records[i]);
+  for (size_t i = 0; i < jsons.size(); ++i) {
+    statuses[i] = ProjectText(jsons[i], /*padded=*/true, batch_records[i]);
+  }
   for (size_t i = 0; i < jsons.size(); ++i) {
     if (statuses[i].ok()) statuses[i] = Ingest(batch_records[i], jsons[i], nullptr);
   }
