@@ -136,9 +136,11 @@ struct EngineOptions {
   //! `partition_field` (empty: chosen from the rules, see
   //! libeql/ruleset/parallel.hpp): sequences keyed on it are found exactly as
   //! with one thread; rules that cannot be split run whole on one thread.
-  //! With threads > 1 events are worked on in chunks: alerts and the errors
-  //! of malformed events (SetErrorCallback) come after each chunk of 4096
-  //! events or at Flush().
+  //! With threads > 1 events are worked on in chunks of 1024, which the
+  //! other threads start on while the calling thread pushes the next chunk:
+  //! a chunk's alerts and the errors of its malformed events
+  //! (SetErrorCallback) come when the next chunk is full, or at Drain() or
+  //! Flush().
   int threads = 1;
   std::string partition_field;
 };
@@ -338,6 +340,17 @@ class Engine {
   // pushes dicts this way, converting only the members some rule reads.
   absl::Status PushRecord(io::Record& record, const std::function<std::string()>& render);
   const io::FieldRegistry& field_registry() const;
+
+  // Engine::Drain()
+  //
+  // With threads > 1 events are worked on in chunks, after Push* returned:
+  // Drain() runs the events pushed so far and delivers their alerts and
+  // errors before it returns, without ending the stream (as Flush() does).
+  // A caller whose input goes quiet calls it before it waits, so that
+  // alerts are not held back for a chunk to fill (eql-run does when
+  // EventReader::Ready() is false). With one thread every event is run when
+  // it is pushed, and Drain() does nothing.
+  void Drain();
 
   // Engine::Flush()
   //

@@ -150,6 +150,9 @@ struct CompiledRule {
 struct Pending {
   io::Record record;
   std::string json;
+  // With threads, the units whose conditions it meets, found on the thread
+  // that parsed it (Engine::Impl::units_matched_elsewhere).
+  std::vector<uint32_t> matched;
 };
 
 // Collects the cartesian product of the keys' values (distinct, non-null;
@@ -295,7 +298,9 @@ struct Engine::Impl {
   void RuleOutByValue(uint32_t id, uint32_t leaf, const io::Record& record);
   void RuleOutGroupByValue(uint32_t id, uint32_t first, const UnitTests& unit,
                            const io::Record& record);
-  const uint64_t* RuledOut(const io::Record& record);
+  // The units ruled out for `record` by its values, and (`waiting`) those
+  // waiting for their sequence.
+  const uint64_t* RuledOut(const io::Record& record, bool waiting = true);
   void ResetVerdictLists();
   bool rule_out_by_value = false;
   std::vector<uint64_t> dormant;                     // one bit per unit
@@ -407,9 +412,25 @@ struct Engine::Impl {
   std::vector<io::Record> batch_records;
   // `json` is the event's text; for a builder event (`event` set) it is
   // empty and rendered only if an alert or a partial needs it.
-  absl::Status Ingest(io::Record& record, std::string_view json, const Event* event);
+  // `matched`: the units whose conditions the event meets, found on the
+  // thread that parsed it (units_matched_elsewhere), with its timestamp;
+  // the units are moved into the reorder stage with the event.
+  absl::Status Ingest(io::Record& record, std::string_view json, const Event* event,
+                      ruleset::MatchedUnits* matched = nullptr);
   void Process(const io::Record& record, std::string_view json, const Ordinal& ordinal,
-               const Event* event = nullptr);
+               const Event* event = nullptr, const std::vector<uint32_t>* matched = nullptr);
+  // An event query's match: its alert, through the rule's pipes.
+  void EventQueryMatched(uint32_t r, std::string_view text);
+  // The units whose conditions `record` meets, in unit order, and its
+  // timestamp, without counting or keeping anything of the event: what a
+  // thread of the parallel runner finds, where it parsed the event, for the
+  // shard that runs it. Conditions only: whether a stage's sequence waits
+  // for something in flight is for that shard to say.
+  void MatchUnits(const io::Record& record, ruleset::MatchedUnits& out);
+  // Set on the parallel runner's partitioned shards: the units an event
+  // meets come with it (MatchedUnits) and are not looked for here (they are
+  // found again for the events of the reorder stage a checkpoint restores).
+  bool units_matched_elsewhere = false;
   void AdvanceOperators(int64_t ts, bool force);
   // Brings partials_total up to date with sequence rule `r` after its
   // operator ran, and enforces max_partials_total: the rule over the total
@@ -734,8 +755,12 @@ void Engine::Impl::RuleOutGroupByValue(uint32_t id, uint32_t first, const UnitTe
   RuleOutByValue(id, GuardAt(unit, first).leaf, record);
 }
 
-const uint64_t* Engine::Impl::RuledOut(const io::Record& record) {
-  std::copy(dormant.begin(), dormant.end(), ruled_out.begin());
+const uint64_t* Engine::Impl::RuledOut(const io::Record& record, bool waiting) {
+  if (waiting) {
+    std::copy(dormant.begin(), dormant.end(), ruled_out.begin());
+  } else {
+    std::fill(ruled_out.begin(), ruled_out.end(), 0);
+  }
   if (!rule_out_by_value) return ruled_out.data();
   for (int32_t cache : verdict_caches[event_table]) {
     if (std::optional<expr::LeafMemo::VerdictRow> verdicts = leaf_memo->Verdicts(cache, record)) {
@@ -847,8 +872,38 @@ void Engine::Impl::CountPartials(uint32_t r) {
   if (rule.sequence) KeepInFlight(r);
 }
 
+void Engine::Impl::EventQueryMatched(uint32_t r, std::string_view text) {
+  CompiledRule& rule = *compiled[r];
+  rule.event_pipes.Offer(std::string(text), [&](std::string&& alert_text) {
+    Alert alert;
+    alert.rule_index = r;
+    alert.rule = &rules[r];
+    alert.events.push_back({.json = std::move(alert_text), .missing = false});
+    ++rule.alerts;
+    Deliver(std::move(alert));
+  });
+  RuleFinished(r);
+}
+
+void Engine::Impl::MatchUnits(const io::Record& record, ruleset::MatchedUnits& out) {
+  out.units.clear();
+  out.timestamp.reset();
+  if (timestamp_field) out.timestamp = io::TimestampMillis(record.Get(*timestamp_field));
+  std::optional<expr::EventScope> leaf_scope;
+  if (options.literal_prefilter) leaf_scope.emplace(*leaf_memo, record);
+  event_table = dispatcher.MarkCandidates(record, category_field);
+  dispatcher.TakeCandidates(candidate_units,
+                            options.literal_prefilter ? RuledOut(record, false) : nullptr);
+  for (uint32_t id : candidate_units) {
+    const UnitTests& u = unit_tests[id];
+    if (!Guarded(id, u, record)) continue;
+    if (!u.decided && !expr::Matches(*u.where, record)) continue;
+    out.units.push_back(id);
+  }
+}
+
 void Engine::Impl::Process(const io::Record& record, std::string_view json, const Ordinal& ordinal,
-                           const Event* event) {
+                           const Event* event, const std::vector<uint32_t>* matched) {
   std::string rendered;  // a builder event's JSON, made on first need
   auto text = [&]() -> std::string_view {
     if (render != nullptr || event != nullptr) {  // rendered on first need
@@ -866,11 +921,17 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
   // only the where clause is evaluated. Shared leaves are answered once for
   // this event (off with the prefilter: then every unit is evaluated on its
   // own, the reference).
+  // With `matched` that was done on another thread; only the units waiting
+  // for their sequence are left out here.
   std::optional<expr::EventScope> leaf_scope;
-  if (options.literal_prefilter) leaf_scope.emplace(*leaf_memo, record);
-  event_table = dispatcher.MarkCandidates(record, category_field);
-  dispatcher.TakeCandidates(candidate_units,
-                            options.literal_prefilter ? RuledOut(record) : nullptr);
+  const std::vector<uint32_t>* units = matched;
+  if (matched == nullptr) {
+    if (options.literal_prefilter) leaf_scope.emplace(*leaf_memo, record);
+    event_table = dispatcher.MarkCandidates(record, category_field);
+    dispatcher.TakeCandidates(candidate_units,
+                              options.literal_prefilter ? RuledOut(record) : nullptr);
+    units = &candidate_units;
+  }
 
   EventHandle handle;  // made once, only if some operator keeps the event
   auto retain = [&]() -> const EventHandle& {
@@ -882,26 +943,22 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
   };
 
   touched_rules.clear();
-  for (uint32_t id : candidate_units) {
+  for (uint32_t id : *units) {
     const UnitTests& u = unit_tests[id];
     // (A later stage's hit can only extend a live partial, or for a missing
     // stage rule one out: without one the unit is `dormant`, not here.)
     // A required leaf that does not hold rules the unit out before its
     // (cold) program is touched; every leaf's answer is kept for the event.
-    if (!Guarded(id, u, record)) continue;
+    if (matched == nullptr) {
+      if (!Guarded(id, u, record)) continue;
+    } else if ((dormant[id >> 6] >> (id & 63)) & 1) {
+      continue;
+    }
     if (rule_done[u.rule] != 0) continue;
-    if (!u.decided && !expr::Matches(*u.where, record)) continue;
+    if (matched == nullptr && !u.decided && !expr::Matches(*u.where, record)) continue;
     CompiledRule& rule = *compiled[u.rule];
     if (u.role == Unit::Role::kEvent) {
-      rule.event_pipes.Offer(std::string(text()), [&](std::string&& alert_text) {
-        Alert alert;
-        alert.rule_index = u.rule;
-        alert.rule = &rules[u.rule];
-        alert.events.push_back({.json = std::move(alert_text), .missing = false});
-        ++rule.alerts;
-        Deliver(std::move(alert));
-      });
-      RuleFinished(u.rule);
+      EventQueryMatched(u.rule, text());
       continue;
     }
     const KeyPlan& plan = u.role == Unit::Role::kUntil ? rule.until_keys : rule.stage_keys[u.stage];
@@ -942,11 +999,13 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
   AdvanceOperators(ordinal.timestamp_ms, false);
 }
 
-absl::Status Engine::Impl::Ingest(io::Record& record, std::string_view json, const Event* event) {
+absl::Status Engine::Impl::Ingest(io::Record& record, std::string_view json, const Event* event,
+                                  ruleset::MatchedUnits* matched) {
   // Time and tiebreaker give the event its place in the order.
   int64_t ts = 0;
   if (timestamp_field) {
-    std::optional<int64_t> t = io::TimestampMillis(record.Get(*timestamp_field));
+    std::optional<int64_t> t =
+        matched != nullptr ? matched->timestamp : io::TimestampMillis(record.Get(*timestamp_field));
     if (!t) {
       ++stats.events_no_timestamp;
       return absl::InvalidArgumentError(
@@ -998,18 +1057,22 @@ absl::Status Engine::Impl::Ingest(io::Record& record, std::string_view json, con
       if (options.late_policy == LatePolicy::kDrop) return absl::OkStatus();
     }
     released_watermark = std::max(released_watermark, ts);
-    Process(record, json, ordinal, event);
+    Process(record, json, ordinal, event, matched != nullptr ? &matched->units : nullptr);
     return absl::OkStatus();
   }
   // The reorder stage keeps the text: a builder event is rendered now.
-  Pending pending{std::move(record), render != nullptr  ? (*render)()
-                                     : event != nullptr ? event->ToJson()
-                                                        : std::string(json)};
+  Pending pending{std::move(record),
+                  render != nullptr  ? (*render)()
+                  : event != nullptr ? event->ToJson()
+                                     : std::string(json),
+                  {}};
+  if (matched != nullptr) pending.matched = std::move(matched->units);
   render = nullptr;  // the events the reorder stage releases have their text
   reorder->Push(ts, std::move(ordinal.tiebreaker), std::move(pending),
                 [&](const Ordinal& o, Pending&& p, bool /*late*/) {
                   released_watermark = std::max(released_watermark, o.timestamp_ms);
-                  Process(p.record, p.json, o);
+                  Process(p.record, p.json, o, nullptr,
+                          units_matched_elsewhere ? &p.matched : nullptr);
                 });
   return absl::OkStatus();
 }
@@ -1091,7 +1154,7 @@ void Engine::Impl::FlushAll() {
   if (reorder) {
     reorder->Flush([&](const Ordinal& o, Pending&& p, bool /*late*/) {
       released_watermark = std::max(released_watermark, o.timestamp_ms);
-      Process(p.record, p.json, o);
+      Process(p.record, p.json, o, nullptr, units_matched_elsewhere ? &p.matched : nullptr);
     });
   }
   for (size_t r = 0; r < compiled.size(); ++r) {
@@ -1353,6 +1416,10 @@ absl::Status Engine::Push(const Event& event) {
   }
   // The text is rendered only if the event ends up in an alert or a partial.
   return e.Ingest(record, {}, &event);
+}
+
+void Engine::Drain() {
+  if (impl_->parallel) impl_->parallel->RunChunk();
 }
 
 void Engine::Flush() {
@@ -1682,6 +1749,12 @@ bool Engine::Impl::LoadState(runtime::SnapshotReader& r) {
         if (!projector->Project(p.json, p.record).ok()) {
           return in.Fail("an event held for reordering (it does not parse)");
         }
+        if (units_matched_elsewhere) {
+          // The units it meets are a function of the record: found again.
+          ruleset::MatchedUnits found;
+          MatchUnits(p.record, found);
+          p.matched = std::move(found.units);
+        }
         return true;
       })) {
     return false;
@@ -1875,9 +1948,16 @@ absl::Status ShardAccess::Prepare(Engine& shard, std::string_view json, Prepared
 
 absl::Status ShardAccess::Ingest(Engine& shard, PreparedEvent& event, std::string_view json) {
   Engine::Impl& e = *shard.impl_;
-  return event.has_normalized ? e.Ingest(event.record, {}, &event.normalized)
-                              : e.Ingest(event.record, json, nullptr);
+  MatchedUnits* matched = e.units_matched_elsewhere ? &event.matched : nullptr;
+  return event.has_normalized ? e.Ingest(event.record, {}, &event.normalized, matched)
+                              : e.Ingest(event.record, json, nullptr, matched);
 }
+
+void ShardAccess::MatchUnits(Engine& matcher, PreparedEvent& event) {
+  matcher.impl_->MatchUnits(event.record, event.matched);
+}
+
+void ShardAccess::TakeMatchedUnits(Engine& shard) { shard.impl_->units_matched_elsewhere = true; }
 
 void ShardAccess::Restrict(Engine& shard, const std::vector<bool>& active) {
   Engine::Impl& e = *shard.impl_;

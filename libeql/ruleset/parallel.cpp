@@ -14,10 +14,14 @@ namespace eql::ruleset {
 namespace {
 
 // A chunk is cut at this many events or bytes, whichever comes first: large
-// enough that the two barriers per chunk cost nothing, small enough that
-// alerts are not held back long.
-constexpr size_t kChunkEvents = 4096;
+// enough that waking the threads costs little, small enough that two
+// chunks' records and texts stay in the cores' second-level caches (4096
+// events took more time to parse on two threads than on one).
+constexpr size_t kChunkEvents = 1024;
 constexpr size_t kChunkBytes = 8 << 20;
+// The chunk is projected in blocks taken by whichever thread is free.
+constexpr size_t kBlockEvents = 32;
+constexpr uint32_t kNoPartition = UINT32_MAX;  // a malformed event
 
 // The partition of a key value: equal join keys go to the same partition,
 // and the partition must not change from one process to the
@@ -198,26 +202,58 @@ absl::StatusOr<std::unique_ptr<ParallelRunner>> ParallelRunner::Create(
   shard_options.max_partials_per_rule = std::max<uint64_t>(1, options.max_partials_per_rule / n);
   shard_options.max_partials_total = std::max<uint64_t>(1, options.max_partials_total / (2 * n));
   shard_options.max_alerts_queued = UINT64_MAX;  // drained after every chunk
-  for (size_t w = 0; w < n; ++w) {
-    auto part = Engine::Create(rules, shard_options);
-    if (!part.ok()) return part.status();
-    ShardAccess::Restrict(**part, split);
-    runner->partitioned_.push_back(std::move(*part));
-    if (std::find(global_of[w].begin(), global_of[w].end(), true) == global_of[w].end()) {
-      runner->global_.push_back(nullptr);
-      continue;
+  // Compiled on n threads at once: a large pack takes a while to compile,
+  // and there are up to 2n shards.
+  std::vector<std::unique_ptr<Engine>> shards(2 * n);
+  std::vector<absl::Status> errors(2 * n);
+  auto compile = [&](size_t s, const std::vector<bool>& active) {
+    auto shard = Engine::Create(rules, shard_options);
+    if (!shard.ok()) {
+      errors[s] = shard.status();
+      return;
     }
-    auto global = Engine::Create(rules, shard_options);
-    if (!global.ok()) return global.status();
-    ShardAccess::Restrict(**global, global_of[w]);
-    runner->global_.push_back(std::move(*global));
+    ShardAccess::Restrict(**shard, active);
+    shards[s] = std::move(*shard);
+  };
+  std::vector<std::thread> compilers;
+  for (size_t w = 0; w < n; ++w) {
+    compilers.emplace_back([&, w] {
+      compile(w, split);
+      if (std::find(global_of[w].begin(), global_of[w].end(), true) != global_of[w].end()) {
+        compile(n + w, global_of[w]);
+      }
+    });
+  }
+  for (std::thread& t : compilers) t.join();
+  for (const absl::Status& error : errors) {
+    if (!error.ok()) return error;
+  }
+  for (size_t w = 0; w < n; ++w) {
+    // Whether an event meets a unit's condition depends on the event alone:
+    // that is found on the thread that parsed it, while its record is warm
+    // in that core's caches. Only the units it meets (and its time) go to
+    // its partition's shard, which runs lateness, reordering and the
+    // sequences as one engine would; the record crosses to the other core
+    // only for the few events that some unit met. Thread w finds them with
+    // shard w's dispatcher and leaf answers, which step 2 of a chunk does
+    // not use: a shard is a matcher in step 1 and runs its partition in
+    // step 2, on whichever thread.
+    ShardAccess::TakeMatchedUnits(*shards[w]);
+    runner->partitioned_.push_back(std::move(shards[w]));
+    runner->global_.push_back(std::move(shards[n + w]));  // may be null
   }
   runner->reorders_ = ShardAccess::Reorders(*runner->partitioned_[0]);
   runner->serial_prepare_ = ShardAccess::StatefulSource(*runner->partitioned_[0]);
   runner->has_global_ = runner->global_rules_ > 0;
   runner->prepared_.resize(kChunkEvents);
+  runner->route_.resize(kChunkEvents);
   runner->ingest_errors_.resize(runner->threads_);
-  runner->items_.reserve(kChunkEvents);
+  for (Chunk& c : runner->chunks_) c.items.reserve(kChunkEvents);
+  for (size_t t = 0; t < n; ++t) runner->shard_tasks_.push_back(t);
+  for (size_t g = 0; g < n; ++g) {
+    if (runner->global_[g]) runner->shard_tasks_.push_back(n + g);
+  }
+  runner->chunk_job_ = [r = runner.get()](size_t w) { r->Participate(w); };
   for (size_t w = 1; w < n; ++w) {
     runner->workers_.emplace_back([r = runner.get(), w] { r->WorkerLoop(w); });
   }
@@ -225,6 +261,7 @@ absl::StatusOr<std::unique_ptr<ParallelRunner>> ParallelRunner::Create(
 }
 
 ParallelRunner::~ParallelRunner() {
+  if (in_flight_) Join(chunk_job_);  // the workers read the chunk in flight
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
@@ -258,7 +295,7 @@ void ParallelRunner::WorkerLoop(size_t worker) {
   }
 }
 
-void ParallelRunner::RunOnAll(const std::function<void(size_t)>& job) {
+void ParallelRunner::Start(const std::function<void(size_t)>& job) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     job_ = &job;
@@ -266,99 +303,169 @@ void ParallelRunner::RunOnAll(const std::function<void(size_t)>& job) {
     ++generation_;
   }
   start_.notify_all();
+}
+
+void ParallelRunner::Join(const std::function<void(size_t)>& job) {
   job(0);
   std::unique_lock<std::mutex> lock(mutex_);
   done_.wait(lock, [&] { return running_ == 0; });
 }
 
+void ParallelRunner::RunOnAll(const std::function<void(size_t)>& job) {
+  Start(job);
+  Join(job);
+}
+
 void ParallelRunner::Push(std::string_view json, uint64_t tag) {
-  items_.push_back({text_.size(), json.size(), tag});
-  text_.append(json);
-  text_.append(Engine::kJsonPadding, ' ');
-  if (items_.size() >= kChunkEvents || text_.size() >= kChunkBytes) RunChunk();
+  Chunk& c = chunks_[filling_];
+  c.items.push_back({c.text.size(), json.size(), tag});
+  c.text.append(json);
+  c.text.append(Engine::kJsonPadding, ' ');
+  if (c.items.size() >= kChunkEvents || c.text.size() >= kChunkBytes) Submit();
+}
+
+void ParallelRunner::Submit() {
+  // The caller goes on reading while the workers run this chunk: it joins
+  // them only when the next one is full (or at Finish()), finishing what
+  // is left of this one, so that reading overlaps the work.
+  Finish();
+  Chunk& c = chunks_[filling_];
+  if (c.items.empty()) return;
+  const size_t count = c.items.size();
+  running_chunk_ = &c;
+  base_ = round_robin_;  // round-robin partitions continue across chunks
+  round_robin_ += count;
+  // A stateful normalizer (Security 4688 remembers parents' start times)
+  // must see every record in order: then the chunk is one block.
+  blocks_ = serial_prepare_ ? 1 : (count + kBlockEvents - 1) / kBlockEvents;
+  next_block_.store(0, std::memory_order_relaxed);
+  blocks_done_ = 0;
+  next_task_.store(0, std::memory_order_relaxed);
+  for (auto& errors : ingest_errors_) errors.clear();
+  filling_ ^= 1;
+  Start(chunk_job_);
+  in_flight_ = true;
+}
+
+void ParallelRunner::Finish() {
+  if (!in_flight_) return;
+  Join(chunk_job_);
+  in_flight_ = false;
+  Deliver();
+  running_chunk_->text.clear();
+  running_chunk_->items.clear();
 }
 
 void ParallelRunner::RunChunk() {
-  if (items_.empty()) return;
-  const size_t count = items_.size();
+  Submit();
+  Finish();
+}
+
+void ParallelRunner::PrepareBlock(size_t w, size_t block) {
+  const Chunk& c = *running_chunk_;
   const size_t n = threads_;
-  // Round-robin partitions continue across chunks.
-  const uint64_t base = round_robin_;
-  round_robin_ += count;
-  // 1. Every thread projects its share of the chunk.
-  // A stateful normalizer (Security 4688 remembers parents' start times)
-  // must see every record in order: then the first thread prepares them all
-  // with the first shard's, and the others wait.
-  // Each thread takes a contiguous share: with every other event, two cores
-  // would write neighbouring records and share their cache lines.
-  std::function<void(size_t)> prepare = [&](size_t w) {
-    if (serial_prepare_ && w > 0) return;
-    const size_t begin = serial_prepare_ ? 0 : count * w / n;
-    const size_t end = serial_prepare_ ? count : count * (w + 1) / n;
-    for (size_t i = begin; i < end; ++i) {
-      PreparedEvent& e = prepared_[i];
-      const Item& item = items_[i];
-      e.status = ShardAccess::Prepare(
-          *partitioned_[w], std::string_view(text_).substr(item.offset, item.size), e);
-      if (!e.status.ok()) continue;
-      if (!partition_field_) {
-        e.partition = static_cast<uint32_t>((base + i) % n);
-        continue;
-      }
-      e.partition = 0;  // no value: null keys meet in partition 0
+  const size_t begin = serial_prepare_ ? 0 : block * kBlockEvents;
+  const size_t end =
+      serial_prepare_ ? c.items.size() : std::min(c.items.size(), begin + kBlockEvents);
+  // Projection with this thread's shard (with a stateful normalizer, the
+  // first's, which then sees every record); the units an event meets with
+  // this thread's shard's dispatcher, while its record is warm in this
+  // core's caches.
+  Engine& projecting = serial_prepare_ ? *partitioned_[0] : *partitioned_[w];
+  Engine& matcher = *partitioned_[w];
+  for (size_t i = begin; i < end; ++i) {
+    PreparedEvent& e = prepared_[i];
+    const Item& item = c.items[i];
+    e.status = ShardAccess::Prepare(projecting,
+                                    std::string_view(c.text).substr(item.offset, item.size), e);
+    if (!e.status.ok()) {
+      route_[i] = kNoPartition;
+      continue;
+    }
+    ShardAccess::MatchUnits(matcher, e);
+    uint32_t partition = 0;  // no value: null keys meet in partition 0
+    if (!partition_field_) {
+      partition = static_cast<uint32_t>((base_ + i) % n);
+    } else {
       for (io::Scalar v : e.record.Get(*partition_field_)) {
         if (v.is_null()) continue;
-        e.partition = static_cast<uint32_t>(HashScalar(v) % n);
+        partition = static_cast<uint32_t>(HashScalar(v) % n);
         break;
       }
     }
-  };
-  RunOnAll(prepare);
-  // 2. Every thread runs its shards over the chunk, in arrival order.
-  // The events are only read here (a write next to another thread's event
-  // would move the cache line between the cores): a thread keeps its own
-  // errors.
-  for (auto& errors : ingest_errors_) errors.clear();
-  std::function<void(size_t)> run = [&](size_t w) {
-    Engine* global = global_[w].get();
-    Engine& part = *partitioned_[w];
-    for (size_t i = 0; i < count; ++i) {
-      PreparedEvent& e = prepared_[i];
-      if (!e.status.ok()) continue;
-      const Item& item = items_[i];
-      std::string_view json = std::string_view(text_).substr(item.offset, item.size);
-      const bool mine = e.partition == w;
-      // A reorder stage keeps (moves) the record it is given, and with global
-      // shards other threads read this event too: then each shard takes a
-      // copy. Otherwise the shards only read it.
-      const bool copy = reorders_ && has_global_;
-      auto ingest = [&](Engine& shard) {
-        if (!copy) return ShardAccess::Ingest(shard, e, json);
-        PreparedEvent twin;
-        twin.record = e.record;
-        twin.has_normalized = e.has_normalized;
-        if (e.has_normalized) twin.normalized = e.normalized;
-        return ShardAccess::Ingest(shard, twin, json);
-      };
-      if (global != nullptr) (void)ingest(*global);
-      if (!mine) continue;
-      if (absl::Status s = ingest(part); !s.ok()) ingest_errors_[w].push_back({i, std::move(s)});
+    route_[i] = partition;
+  }
+}
+
+void ParallelRunner::RunShard(size_t task) {
+  // Tasks 0..n-1 run partition `task`'s shard over its events; task n + g
+  // runs global shard g over every event; in arrival order.
+  const Chunk& c = *running_chunk_;
+  const size_t n = threads_;
+  const bool global = task >= n;
+  Engine& shard = global ? *global_[task - n] : *partitioned_[task];
+  // A reorder stage keeps (moves) the record it is given, and with global
+  // shards other threads read this event too: then each shard takes a
+  // copy. Otherwise the shards only read it.
+  const bool copy = reorders_ && has_global_;
+  for (size_t i = 0; i < c.items.size(); ++i) {
+    const uint32_t route = route_[i];
+    if (route == kNoPartition || (!global && route != task)) continue;
+    PreparedEvent& e = prepared_[i];
+    const Item& item = c.items[i];
+    std::string_view json = std::string_view(c.text).substr(item.offset, item.size);
+    absl::Status s;
+    if (!copy) {
+      s = ShardAccess::Ingest(shard, e, json);
+    } else {
+      PreparedEvent twin;
+      twin.record = e.record;
+      twin.has_normalized = e.has_normalized;
+      if (e.has_normalized) twin.normalized = e.normalized;
+      twin.matched = e.matched;
+      s = ShardAccess::Ingest(shard, twin, json);
     }
-  };
-  RunOnAll(run);
-  // 3. On the calling thread: errors in arrival order, then the alerts.
+    if (!global && !s.ok()) ingest_errors_[task].push_back({i, std::move(s)});
+  }
+}
+
+void ParallelRunner::Participate(size_t w) {
+  // 1. Blocks of the chunk, projected and matched by whichever thread is
+  // free (the caller joins late, after reading the next chunk).
+  for (;;) {
+    const size_t block = next_block_.fetch_add(1, std::memory_order_relaxed);
+    if (block >= blocks_) break;
+    PrepareBlock(w, block);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (++blocks_done_ == blocks_) prepared_cv_.notify_all();
+  }
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    prepared_cv_.wait(lock, [&] { return blocks_done_ == blocks_; });
+  }
+  // 2. The shards, each over its events in arrival order, by whichever
+  // thread takes it: a partition's shard sees only the units its events
+  // met and their times, its record only for the few that met one.
+  for (;;) {
+    const size_t task = next_task_.fetch_add(1, std::memory_order_relaxed);
+    if (task >= shard_tasks_.size()) break;
+    RunShard(shard_tasks_[task]);
+  }
+}
+
+void ParallelRunner::Deliver() {
+  // On the calling thread: errors in arrival order, then the alerts.
+  const Chunk& c = *running_chunk_;
   if (error_sink_) {
     std::vector<std::pair<size_t, absl::Status>> errors;
-    for (size_t i = 0; i < count; ++i) {
-      if (!prepared_[i].status.ok()) errors.push_back({i, prepared_[i].status});
+    for (size_t i = 0; i < c.items.size(); ++i) {
+      if (route_[i] == kNoPartition) errors.push_back({i, prepared_[i].status});
     }
     for (auto& mine : ingest_errors_) errors.insert(errors.end(), mine.begin(), mine.end());
     std::stable_sort(errors.begin(), errors.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (const auto& [i, error] : errors) error_sink_(items_[i].tag, error);
+    for (const auto& [i, error] : errors) error_sink_(c.items[i].tag, error);
   }
-  items_.clear();
-  text_.clear();
   Collect();
 }
 
@@ -412,7 +519,8 @@ bool ParallelRunner::Load(runtime::SnapshotReader& r) {
   return true;
 }
 
-EngineStats ParallelRunner::Stats() const {
+EngineStats ParallelRunner::Stats() {
+  Finish();  // the shards' counters are the workers' until then
   EngineStats total;
   for (size_t w = 0; w < threads_; ++w) {
     AddStats(total, partitioned_[w]->stats(), true);

@@ -7,24 +7,37 @@
 // from the rules: the plain field that the most sequence and sample rules
 // have at one `by` position in every stage, host.id on ties; or
 // EngineOptions::partition_field). Each partition has its own engine state
-// (a shard) owned by one thread, which sees the partition's events in their
-// arrival order, so every sequence that can complete completes in its shard
-// exactly as it would in one engine. Event queries without pipes run in the
-// shard of the event's partition (any would do). Rules that cannot be split
+// (a shard), run by one thread at a time, which sees the partition's events
+// in their arrival order, so every sequence that can complete completes in
+// its shard exactly as it would in one engine. Event queries without pipes
+// are delivered by the shard of the event's partition (any would do).
+// Rules that cannot be split
 // by the key (a sequence joined on other fields, or without `by`; pipes,
 // whose head/tail count over the whole stream) are spread over the threads
 // whole: such a rule lives in one thread's "global" shard, which sees every
 // event. With no correlation rule at all, events are dealt round-robin.
 //
-// Work is done in chunks: the calling thread buffers events; when a chunk is
-// full (or at Flush) every thread first projects its share of the chunk
-// (parsing, the costly part) and computes the events' partitions, then runs
-// its shards over the chunk's events in order. Alerts and the errors of
-// malformed events are delivered on the calling thread after each chunk, so
-// with threads an alert can come up to one chunk later than without; alerts
-// of different partitions are not in event order.
+// Work is done in chunks of events, two at a time: while the calling thread
+// fills one (reading the input is its part), the other threads work on the
+// other, and the caller joins them when its chunk is full. A chunk is
+// worked on in two steps:
+//   1. Blocks of 32 events, taken by whichever thread is free: each event
+//      is projected (parsing, the costly part), its partition computed, and
+//      the units whose conditions it meets found (with the dispatcher and
+//      leaf answers of the shard numbered as the thread, which step 2 does
+//      not use), while its record is warm in that core's caches. A
+//      condition depends on the event alone.
+//   2. Each shard, taken by whichever thread is free, over its events in
+//      arrival order: a partitioned shard gets only the units each event
+//      met and its time, runs lateness, reordering and the sequences' state,
+//      and reads the record only of the few events some unit met.
+// A chunk's alerts and the errors of its malformed events are delivered on
+// the calling thread when the next chunk is full, or at RunChunk() (the
+// engine's Drain()), Flush(), Save() or Stats(); alerts of different
+// partitions are not in event order.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -58,6 +71,8 @@ class ParallelRunner {
 
   //! Buffers one event (copied); a full chunk is run before returning.
   void Push(std::string_view json, uint64_t tag);
+  //! Runs what is buffered, and delivers its alerts and errors.
+  void RunChunk();
   //! Runs what is buffered, then flushes every shard.
   void Flush();
 
@@ -70,24 +85,40 @@ class ParallelRunner {
   void Save(runtime::SnapshotWriter& w);
   bool Load(runtime::SnapshotReader& r);
 
-  //! Counters summed over the shards (each event counted once).
-  EngineStats Stats() const;
+  //! Counters summed over the shards (each event counted once), after the
+  //! chunk in flight is finished (its alerts are delivered).
+  EngineStats Stats();
   //! The partition key ("" when events are dealt round-robin).
   const std::string& partition_field() const { return partition_name_; }
   size_t global_rules() const { return global_rules_; }
 
  private:
   ParallelRunner() = default;
-  void RunChunk();
-  void RunOnAll(const std::function<void(size_t)>& job);
-  void WorkerLoop(size_t worker);
-  void Collect();
-
   struct Item {
     size_t offset = 0;
     size_t size = 0;
     uint64_t tag = 0;
   };
+  struct Chunk {
+    std::string text;  // the events, each followed by padding
+    std::vector<Item> items;
+  };
+
+  //! Starts the chunk being filled on the workers (after finishing the one
+  //! in flight); returns at once.
+  void Submit();
+  //! Joins the workers on the chunk in flight, if any, and delivers its
+  //! errors and alerts.
+  void Finish();
+  void Participate(size_t w);
+  void PrepareBlock(size_t w, size_t block);
+  void RunShard(size_t task);
+  void Deliver();
+  void Start(const std::function<void(size_t)>& job);
+  void Join(const std::function<void(size_t)>& job);
+  void RunOnAll(const std::function<void(size_t)>& job);
+  void WorkerLoop(size_t worker);
+  void Collect();
 
   size_t threads_ = 1;
   std::optional<io::FieldId> partition_field_;
@@ -101,10 +132,24 @@ class ParallelRunner {
   bool serial_prepare_ = false;
   bool has_global_ = false;
 
-  std::string text_;  // the chunk's events, each followed by padding
-  std::vector<Item> items_;
+  // Two chunks: the caller fills one while the workers run the other.
+  Chunk chunks_[2];
+  int filling_ = 0;
+  bool in_flight_ = false;
+  Chunk* running_chunk_ = nullptr;
+  uint64_t base_ = 0;  // round_robin_ at the running chunk's first event
+  std::function<void(size_t)> chunk_job_;
+  // The running chunk's work: blocks of events to prepare, taken in turn
+  // (blocks_done_ under mutex_), then the shards to run.
+  size_t blocks_ = 0;
+  std::atomic<size_t> next_block_{0};
+  size_t blocks_done_ = 0;
+  std::condition_variable prepared_cv_;
+  std::vector<size_t> shard_tasks_;  // partitions 0..n-1, then n + global shard
+  std::atomic<size_t> next_task_{0};
   std::vector<PreparedEvent> prepared_;
-  //! Per thread: the events of its partitions whose rules' run failed.
+  std::vector<uint32_t> route_;  // per event: its partition, or kNoPartition
+  //! Per partition: the events whose rules' run failed.
   std::vector<std::vector<std::pair<size_t, absl::Status>>> ingest_errors_;
   uint64_t round_robin_ = 0;
 

@@ -21,13 +21,21 @@
 
 namespace eql::ruleset {
 
+//! What the thread that parsed an event found of it for the shard that
+//! runs it (with threads): the units whose conditions it meets, in unit
+//! order, and its time (when the timestamp field has a usable value).
+struct MatchedUnits {
+  std::vector<uint32_t> units;
+  std::optional<int64_t> timestamp;
+};
+
 //! One event, projected on a worker thread, waiting for its shard.
 struct PreparedEvent {
   io::Record record;
   Event normalized;  //!< the ECS event, when the engine normalizes a source
   bool has_normalized = false;
   absl::Status status;  //!< of the projection (written in phase 1)
-  uint32_t partition = 0;
+  MatchedUnits matched;  //!< found on the thread that parsed it
 };
 
 //! The join keys of a rule: for each stage (and the until clause), the field
@@ -44,6 +52,15 @@ class ShardAccess {
   static absl::Status Prepare(Engine& shard, std::string_view padded_json, PreparedEvent& out);
   //! Runs the shard's rules on a prepared event (its text is `json`).
   static absl::Status Ingest(Engine& shard, PreparedEvent& event, std::string_view json);
+  //! The units of `matcher` whose conditions the prepared event meets
+  //! (whether or not their sequences wait for something), and its time,
+  //! into event.matched: no counter moves, no state is kept of the event.
+  static void MatchUnits(Engine& matcher, PreparedEvent& event);
+  //! From now on the shard's Ingest() takes the units an event meets, and
+  //! its time, from PreparedEvent::matched instead of finding them itself;
+  //! it still leaves out the stages that wait for their sequence, and runs
+  //! lateness, reordering and the rules' state as it would.
+  static void TakeMatchedUnits(Engine& shard);
   //! Keeps only the rules with active[r] set; the others never see events.
   static void Restrict(Engine& shard, const std::vector<bool>& active);
   static RuleKeyShape KeyShape(const Engine& engine, size_t rule);
