@@ -490,6 +490,9 @@ int main(int argc, char** argv) {
   // of the reader's buffer, which the next read may move): the engine parses
   // them all, then runs them through the rules, each stage's code staying
   // warm in the instruction cache.
+  // With --threads the engine buffers the events in chunks itself: they are
+  // pushed one at a time, copied once.
+  const bool batched = !strict && options.threads <= 1;
   constexpr size_t kBatch = 32;
   std::string batch_text;
   std::vector<size_t> batch_offsets;
@@ -520,7 +523,7 @@ int main(int argc, char** argv) {
   eql::EventReader::Item item;
   while ((*reader)->Next(item)) {
     ++events_read;
-    if (!strict && item.error.ok()) {
+    if (batched && item.error.ok()) {
       batch_offsets.push_back(batch_text.size());
       batch_text.append(item.json);
       batch_text.append(eql::Engine::kJsonPadding, '\0');
@@ -539,6 +542,9 @@ int main(int argc, char** argv) {
           break;
         }
       }
+      // With --threads the engine holds a chunk: it is run before a read
+      // that may wait, for the same reason.
+      if (options.threads > 1 && !(*reader)->Ready()) engine.Drain();
     }
     if (strict && late_malformed > 0) {
       // With --threads: stopped at the end of the chunk holding the event.

@@ -71,11 +71,13 @@ class EventReader {
 
   // EventReader::Ready()
   //
-  // Whether Next() can return without waiting for more input: the input is
-  // a regular or gzip file, or a whole line of it is already read. A caller
-  // that holds events back to push them together (eql-run's batches) pushes
-  // them before a Next() that may wait, so that a live stream's alerts are
-  // not held back.
+  // Whether Next() can go on without waiting for more input: the input is
+  // a regular or gzip file, or a whole line of it is already read, or more
+  // of it is there to be read at once (a pipe that is not empty, though
+  // perhaps holding only part of a line). A caller that holds events back
+  // to push them together (eql-run's batches, the chunks of an engine with
+  // threads) pushes them before a Next() that may wait, so that a live
+  // stream's alerts are not held back.
   bool Ready() const;
 
   // EventReader::SetInterrupt()

@@ -3,6 +3,7 @@
 // Splits an input stream into event texts (eql/reader.hpp). zlib's gzread
 // reads plain and gzip input alike, so one code path serves both.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -351,8 +352,14 @@ bool EventReader::Next(Item& item) {
 
 bool EventReader::Ready() const {
   const Impl& r = *impl_;
-  return r.never_waits || r.eof ||
-         std::memchr(r.buffer.data() + r.begin, '\n', r.end - r.begin) != nullptr;
+  if (r.never_waits || r.eof ||
+      std::memchr(r.buffer.data() + r.begin, '\n', r.end - r.begin) != nullptr) {
+    return true;
+  }
+  // No whole line is read: the next read waits only if the pipe is empty.
+  if (r.fd < 0) return false;
+  pollfd p{.fd = r.fd, .events = POLLIN, .revents = 0};
+  return poll(&p, 1, 0) > 0;
 }
 
 absl::Status EventReader::status() const { return impl_->status; }

@@ -627,8 +627,8 @@ std::vector<eql::EventReader::Item> ReadAll(const std::string& text, size_t cap 
 
 TEST(Bytes, ReaderIsReadyOnlyWhenNextNeedNotWait) {
   std::cout << "  checks: EventReader::Ready() is true for a regular file; on a pipe, true\n"
-               "  only while a whole line is already read (eql-run pushes its batch before\n"
-               "  a read that may wait)\n";
+               "  only while a whole line is already read or the pipe holds more (eql-run\n"
+               "  pushes its batch, or runs the engine's chunk, before a read that may wait)\n";
   const std::string path = ::testing::TempDir() + "/eql-adversarial-ready.json";
   {
     std::ofstream f(path, std::ios::binary);
@@ -656,7 +656,12 @@ TEST(Bytes, ReaderIsReadyOnlyWhenNextNeedNotWait) {
   EXPECT_TRUE((*piped)->Ready()) << "the next line is read whole";
   ASSERT_TRUE((*piped)->Next(item));
   EXPECT_EQ(item.json, "{\"c\":3}");
-  EXPECT_FALSE((*piped)->Ready()) << "nothing is read ahead";
+  EXPECT_FALSE((*piped)->Ready()) << "nothing is read ahead, and the pipe is empty";
+  put("{\"d\":");
+  EXPECT_TRUE((*piped)->Ready()) << "more is in the pipe: the next read does not wait";
+  put("4}\n");
+  ASSERT_TRUE((*piped)->Next(item));
+  EXPECT_EQ(item.json, "{\"d\":4}");
   close(fds[1]);
   EXPECT_FALSE((*piped)->Next(item));
   close(fds[0]);
