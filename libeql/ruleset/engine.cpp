@@ -431,6 +431,10 @@ struct Engine::Impl {
   // meets come with it (MatchedUnits) and are not looked for here (they are
   // found again for the events of the reorder stage a checkpoint restores).
   bool units_matched_elsewhere = false;
+  // Per unit, whether this engine runs it (a shard restricted to some
+  // rules, ShardAccess::Restrict); empty: all. Units matched elsewhere are
+  // for every shard, each taking its own.
+  std::vector<uint8_t> unit_runs;
   void AdvanceOperators(int64_t ts, bool force);
   // Brings partials_total up to date with sequence rule `r` after its
   // operator ran, and enforces max_partials_total: the rule over the total
@@ -951,7 +955,7 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
     // (cold) program is touched; every leaf's answer is kept for the event.
     if (matched == nullptr) {
       if (!Guarded(id, u, record)) continue;
-    } else if ((dormant[id >> 6] >> (id & 63)) & 1) {
+    } else if (((dormant[id >> 6] >> (id & 63)) & 1) || (!unit_runs.empty() && !unit_runs[id])) {
       continue;
     }
     if (rule_done[u.rule] != 0) continue;
@@ -1959,17 +1963,22 @@ void ShardAccess::MatchUnits(Engine& matcher, PreparedEvent& event) {
 
 void ShardAccess::TakeMatchedUnits(Engine& shard) { shard.impl_->units_matched_elsewhere = true; }
 
-void ShardAccess::Restrict(Engine& shard, const std::vector<bool>& active) {
+void ShardAccess::Restrict(Engine& shard, const std::vector<bool>& active, bool match_all) {
   Engine::Impl& e = *shard.impl_;
   auto on = [&](uint32_t rule) { return rule < active.size() && active[rule]; };
-  e.dispatcher = Dispatcher(e.options.literal_prefilter);
-  for (uint32_t id = 0; id < e.units.size(); ++id) {
-    const Unit& u = e.units[id];
-    if (on(u.rule)) {
-      e.dispatcher.Add(id, u.query.is_any, u.query.category, u.query.where.program.get(), e.fields);
+  e.unit_runs.assign(e.units.size(), 0);
+  for (uint32_t id = 0; id < e.units.size(); ++id) e.unit_runs[id] = on(e.units[id].rule) ? 1 : 0;
+  if (!match_all) {
+    e.dispatcher = Dispatcher(e.options.literal_prefilter);
+    for (uint32_t id = 0; id < e.units.size(); ++id) {
+      const Unit& u = e.units[id];
+      if (on(u.rule)) {
+        e.dispatcher.Add(id, u.query.is_any, u.query.category, u.query.where.program.get(),
+                         e.fields);
+      }
     }
+    e.ResetVerdictLists();  // the tables' ids are the new dispatcher's
   }
-  e.ResetVerdictLists();  // the tables' ids are the new dispatcher's
   std::erase_if(e.sequence_rules, [&](uint32_t r) { return !on(r); });
   std::erase_if(e.sample_rules, [&](uint32_t r) { return !on(r); });
 }

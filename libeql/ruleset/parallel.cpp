@@ -174,10 +174,9 @@ absl::StatusOr<std::unique_ptr<ParallelRunner>> ParallelRunner::Create(
   }
   if (runner->partition_field_) runner->partition_name_ = fields.Name(*runner->partition_field_);
 
-  // Which rules run split by partition, which whole on one thread.
-  std::vector<bool> split(rules.size(), false);
-  std::vector<std::vector<bool>> global_of(n, std::vector<bool>(rules.size(), false));
-  size_t next_global = 0;
+  // Which rules run split by partition, which whole in the one shard that
+  // sees every event (cheap to run: its events come matched, step 2).
+  std::vector<bool> split(rules.size(), false), global(rules.size(), false);
   for (size_t r = 0; r < rules.size(); ++r) {
     if (!ShardAccess::Compiled(prototype, r)) continue;
     const bool splits =
@@ -189,39 +188,47 @@ absl::StatusOr<std::unique_ptr<ParallelRunner>> ParallelRunner::Create(
     if (splits) {
       split[r] = true;
     } else {
-      global_of[next_global++ % n][r] = true;
+      global[r] = true;
       ++runner->global_rules_;
     }
   }
 
   // The shards: the same rules compiled the same way (so that a record
   // projected by one is read by another), each restricted to its share.
-  // The caps are shared out so that together they hold what one would.
+  // The caps are shared out so that together they hold what one would:
+  // half of the total for the partitioned rules, split n ways, half for the
+  // whole-stream ones, whose rules each live in one shard.
   EngineOptions shard_options = options;
   shard_options.threads = 1;
   shard_options.max_partials_per_rule = std::max<uint64_t>(1, options.max_partials_per_rule / n);
   shard_options.max_partials_total = std::max<uint64_t>(1, options.max_partials_total / (2 * n));
   shard_options.max_alerts_queued = UINT64_MAX;  // drained after every chunk
-  // Compiled on n threads at once: a large pack takes a while to compile,
-  // and there are up to 2n shards.
-  std::vector<std::unique_ptr<Engine>> shards(2 * n);
-  std::vector<absl::Status> errors(2 * n);
-  auto compile = [&](size_t s, const std::vector<bool>& active) {
-    auto shard = Engine::Create(rules, shard_options);
+  EngineOptions global_options = shard_options;
+  global_options.max_partials_per_rule = options.max_partials_per_rule;
+  global_options.max_partials_total = std::max<uint64_t>(1, options.max_partials_total / 2);
+  // Compiled n at a time: a large pack takes a while to compile.
+  const bool has_global = runner->global_rules_ > 0;
+  std::vector<std::unique_ptr<Engine>> shards(n + 1);
+  std::vector<absl::Status> errors(n + 1);
+  auto compile = [&](size_t s) {
+    const bool whole = s == n;
+    auto shard = Engine::Create(rules, whole ? global_options : shard_options);
     if (!shard.ok()) {
       errors[s] = shard.status();
       return;
     }
-    ShardAccess::Restrict(**shard, active);
+    // A partitioned shard's dispatcher keeps every rule's units: it finds
+    // them for all shards (step 1).
+    ShardAccess::Restrict(**shard, whole ? global : split, /*match_all=*/!whole);
+    ShardAccess::TakeMatchedUnits(**shard);
     shards[s] = std::move(*shard);
   };
+  std::atomic<size_t> next_shard{0};
+  const size_t shard_count = has_global ? n + 1 : n;
   std::vector<std::thread> compilers;
-  for (size_t w = 0; w < n; ++w) {
-    compilers.emplace_back([&, w] {
-      compile(w, split);
-      if (std::find(global_of[w].begin(), global_of[w].end(), true) != global_of[w].end()) {
-        compile(n + w, global_of[w]);
-      }
+  for (size_t t = 0; t < std::min(n, shard_count); ++t) {
+    compilers.emplace_back([&] {
+      for (size_t s; (s = next_shard.fetch_add(1)) < shard_count;) compile(s);
     });
   }
   for (std::thread& t : compilers) t.join();
@@ -231,16 +238,18 @@ absl::StatusOr<std::unique_ptr<ParallelRunner>> ParallelRunner::Create(
   for (size_t w = 0; w < n; ++w) {
     // Whether an event meets a unit's condition depends on the event alone:
     // that is found on the thread that parsed it, while its record is warm
-    // in that core's caches. Only the units it meets (and its time) go to
-    // its partition's shard, which runs lateness, reordering and the
+    // in that core's caches, for every shard. Only the units it meets (and
+    // its time) go to the shards, which run lateness, reordering and the
     // sequences as one engine would; the record crosses to the other core
     // only for the few events that some unit met. Thread w finds them with
-    // shard w's dispatcher and leaf answers, which step 2 of a chunk does
-    // not use: a shard is a matcher in step 1 and runs its partition in
-    // step 2, on whichever thread.
-    ShardAccess::TakeMatchedUnits(*shards[w]);
+    // shard w's dispatcher (which has every rule's units) and leaf answers,
+    // which step 2 of a chunk does not use: a partitioned shard is a
+    // matcher in step 1 and runs its partition in step 2, on whichever
+    // thread.
     runner->partitioned_.push_back(std::move(shards[w]));
-    runner->global_.push_back(std::move(shards[n + w]));  // may be null
+    // The whole-stream shard is global_[0] (so a checkpoint keeps the
+    // layout of one per thread, the others null).
+    runner->global_.push_back(w == 0 ? std::move(shards[n]) : nullptr);
   }
   runner->reorders_ = ShardAccess::Reorders(*runner->partitioned_[0]);
   runner->serial_prepare_ = ShardAccess::StatefulSource(*runner->partitioned_[0]);
@@ -370,14 +379,17 @@ void ParallelRunner::PrepareBlock(size_t w, size_t block) {
   // Projection with this thread's shard (with a stateful normalizer, the
   // first's, which then sees every record); the units an event meets with
   // this thread's shard's dispatcher, while its record is warm in this
-  // core's caches.
+  // core's caches. The block is parsed whole, then matched: the parser's
+  // and the rules' code do not fit together in the instruction cache.
   Engine& projecting = serial_prepare_ ? *partitioned_[0] : *partitioned_[w];
   Engine& matcher = *partitioned_[w];
   for (size_t i = begin; i < end; ++i) {
-    PreparedEvent& e = prepared_[i];
     const Item& item = c.items[i];
-    e.status = ShardAccess::Prepare(projecting,
-                                    std::string_view(c.text).substr(item.offset, item.size), e);
+    prepared_[i].status = ShardAccess::Prepare(
+        projecting, std::string_view(c.text).substr(item.offset, item.size), prepared_[i]);
+  }
+  for (size_t i = begin; i < end; ++i) {
+    PreparedEvent& e = prepared_[i];
     if (!e.status.ok()) {
       route_[i] = kNoPartition;
       continue;

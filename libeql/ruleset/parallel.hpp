@@ -11,11 +11,10 @@
 // in their arrival order, so every sequence that can complete completes in
 // its shard exactly as it would in one engine. Event queries without pipes
 // are delivered by the shard of the event's partition (any would do).
-// Rules that cannot be split
-// by the key (a sequence joined on other fields, or without `by`; pipes,
-// whose head/tail count over the whole stream) are spread over the threads
-// whole: such a rule lives in one thread's "global" shard, which sees every
-// event. With no correlation rule at all, events are dealt round-robin.
+// Rules that cannot be split by the key (a sequence joined on other fields,
+// or without `by`; pipes, whose head/tail count over the whole stream) run
+// whole in one more shard, which sees every event. With no correlation rule
+// at all, events are dealt round-robin.
 //
 // Work is done in chunks of events, two at a time: while the calling thread
 // fills one (reading the input is its part), the other threads work on the
@@ -23,14 +22,15 @@
 // worked on in two steps:
 //   1. Blocks of 32 events, taken by whichever thread is free: each event
 //      is projected (parsing, the costly part), its partition computed, and
-//      the units whose conditions it meets found (with the dispatcher and
-//      leaf answers of the shard numbered as the thread, which step 2 does
-//      not use), while its record is warm in that core's caches. A
-//      condition depends on the event alone.
+//      the units of every rule whose conditions it meets found (with the
+//      dispatcher and leaf answers of the partitioned shard numbered as the
+//      thread, which step 2 does not use), while its record is warm in that
+//      core's caches. A condition depends on the event alone.
 //   2. Each shard, taken by whichever thread is free, over its events in
-//      arrival order: a partitioned shard gets only the units each event
-//      met and its time, runs lateness, reordering and the sequences' state,
-//      and reads the record only of the few events some unit met.
+//      arrival order: a shard gets only the units each event met and its
+//      time, takes those of its own rules, runs lateness, reordering and the
+//      sequences' state, and reads the record only of the few events one of
+//      its units met.
 // A chunk's alerts and the errors of its malformed events are delivered on
 // the calling thread when the next chunk is full, or at RunChunk() (the
 // engine's Drain()), Flush(), Save() or Stats(); alerts of different
@@ -125,7 +125,9 @@ class ParallelRunner {
   std::string partition_name_;
   size_t global_rules_ = 0;
   std::vector<std::unique_ptr<Engine>> partitioned_;  // one per thread
-  std::vector<std::unique_ptr<Engine>> global_;       // one per thread, may be null
+  // The whole-stream shard, if some rule cannot be split, is global_[0];
+  // the others are null.
+  std::vector<std::unique_ptr<Engine>> global_;
   bool reorders_ = false;
   // The source normalizer remembers earlier records (Security 4688): every
   // event is then prepared by the first shard's, in arrival order.

@@ -62,7 +62,9 @@ class ShardAccess {
   //! lateness, reordering and the rules' state as it would.
   static void TakeMatchedUnits(Engine& shard);
   //! Keeps only the rules with active[r] set; the others never see events.
-  static void Restrict(Engine& shard, const std::vector<bool>& active);
+  //! With `match_all` its dispatcher still has every rule's units, for
+  //! MatchUnits() on behalf of other shards; it runs only its own.
+  static void Restrict(Engine& shard, const std::vector<bool>& active, bool match_all = false);
   static RuleKeyShape KeyShape(const Engine& engine, size_t rule);
   //! Whether rule r compiled (it was not rejected).
   static bool Compiled(const Engine& engine, size_t rule);

@@ -194,6 +194,36 @@ TEST(Parallel, HeadPipesAndUnkeyedSequencesRunWholeOnOneThread) {
   }
 }
 
+TEST(Parallel, AWholeStreamRuleKeepsItsWholeCap) {
+  std::cout << "  checks: a rule that cannot be split lives in one shard with threads, and\n"
+               "  keeps the whole per-rule cap of partials (not a thread's share)\n";
+  std::vector<Rule> rules = {
+      {.query = R"(sequence by process.entity_id [process where process.name == "a"]
+                     [process where process.name == "b"])",
+       .name = "other key"},
+      {.query = R"(sequence by host.id [process where process.name == "x"]
+                     [process where process.name == "y"])",
+       .name = "host key"}};
+  std::vector<Event> events;
+  for (int i = 0; i < 30; ++i) {
+    Event e;
+    e.Set("@timestamp", int64_t{1'700'000'000'000} + i).Set("host.id", "h" + std::to_string(i));
+    e.Set("event.category", "process").Set("process.name", "a");
+    e.Set("process.entity_id", "p" + std::to_string(i));
+    events.push_back(std::move(e));
+  }
+  EngineOptions options;
+  options.max_partials_per_rule = 10;
+  const Outcome one = RunEvents(rules, events, options);
+  options.threads = 2;
+  const Outcome two = RunEvents(rules, events, options);
+  std::cout << "  30 partials opened, cap 10: " << one.stats.rules[0].partials_live
+            << " live with 1 thread, " << two.stats.rules[0].partials_live << " with 2\n";
+  EXPECT_EQ(one.stats.rules[0].partials_live, 10u);
+  EXPECT_EQ(two.stats.rules[0].partials_live, 10u);
+  EXPECT_EQ(two.stats.rules[0].partials_evicted, one.stats.rules[0].partials_evicted);
+}
+
 TEST(Parallel, DrainDeliversTheAlertsOfEveryEventPushed) {
   std::cout << "  checks: with threads, chunks run while the next is pushed; Drain() runs\n"
                "  them all and delivers their alerts; stats() waits for the chunk in flight;\n"
