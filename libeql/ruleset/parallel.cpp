@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <system_error>
 #include <utility>
 
 #include "absl/hash/hash.h"
@@ -225,12 +226,16 @@ absl::StatusOr<std::unique_ptr<ParallelRunner>> ParallelRunner::Create(
   };
   std::atomic<size_t> next_shard{0};
   const size_t shard_count = has_global ? n + 1 : n;
+  auto compile_next = [&] {
+    for (size_t s; (s = next_shard.fetch_add(1)) < shard_count;) compile(s);
+  };
   std::vector<std::thread> compilers;
-  for (size_t t = 0; t < std::min(n, shard_count); ++t) {
-    compilers.emplace_back([&] {
-      for (size_t s; (s = next_shard.fetch_add(1)) < shard_count;) compile(s);
-    });
+  try {
+    for (size_t t = 1; t < std::min(n, shard_count); ++t) compilers.emplace_back(compile_next);
+  } catch (const std::system_error&) {
+    // No more threads now: the ones started and this one compile the rest.
   }
+  compile_next();
   for (std::thread& t : compilers) t.join();
   for (const absl::Status& error : errors) {
     if (!error.ok()) return error;
@@ -263,8 +268,14 @@ absl::StatusOr<std::unique_ptr<ParallelRunner>> ParallelRunner::Create(
     if (runner->global_[g]) runner->shard_tasks_.push_back(n + g);
   }
   runner->chunk_job_ = [r = runner.get()](size_t w) { r->Participate(w); };
-  for (size_t w = 1; w < n; ++w) {
-    runner->workers_.emplace_back([r = runner.get(), w] { r->WorkerLoop(w); });
+  try {
+    for (size_t w = 1; w < n; ++w) {
+      runner->workers_.emplace_back([r = runner.get(), w] { r->WorkerLoop(w); });
+    }
+  } catch (const std::system_error& e) {
+    // The runner's destructor stops the workers already started.
+    return absl::ResourceExhaustedError(
+        absl::StrCat("could not start ", n, " threads: ", e.what()));
   }
   return runner;
 }

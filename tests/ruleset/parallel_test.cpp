@@ -4,8 +4,12 @@
 // the seed rules and the whole corpus, streaming, with lateness and in batch
 // mode; malformed events reported through the error callback with their tag.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -345,6 +349,39 @@ TEST(Limits, NormalizedTimestampsAreNeverCut) {
   EXPECT_EQ(s.events_processed, 1u);
   EXPECT_EQ(s.events_time_out_of_range + s.events_no_timestamp, 0u);
   EXPECT_GT(s.strings_truncated, 0u);
+}
+
+TEST(Parallel, ThreadsThatCannotStartAreAnErrorNotACrash) {
+  std::cout << "  checks: with too little address space for the threads' stacks, creating an\n"
+               "  engine with 4 threads returns ResourceExhausted (in a child process)\n";
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "a sanitizer's shadow memory does not run under an address-space limit";
+#endif
+  const std::vector<Rule> rules = SeedRules();
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Room for a few megabytes more, not for three 8 MiB thread stacks.
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    uint64_t vm_kb = 0;
+    while (std::getline(status, line)) {
+      if (line.rfind("VmSize:", 0) == 0) vm_kb = std::stoull(line.substr(7));
+    }
+    const rlim_t limit = (vm_kb + 6 * 1024) * 1024;
+    rlimit r{limit, limit};
+    if (setrlimit(RLIMIT_AS, &r) != 0) _exit(3);
+    EngineOptions options;
+    options.threads = 4;
+    auto engine = Engine::Create(rules, options);
+    if (engine.ok()) _exit(1);
+    std::fprintf(stderr, "  %s\n", engine.status().ToString().c_str());
+    _exit(engine.status().code() == absl::StatusCode::kResourceExhausted ? 0 : 2);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child crashed (signal " << WTERMSIG(status) << ")";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the threads started anyway; 2: another error";
 }
 
 TEST(Parallel, BadOptionsAreRefused) {
