@@ -421,6 +421,13 @@ struct Engine::Impl {
                const Event* event = nullptr, const std::vector<uint32_t>* matched = nullptr);
   // An event query's match: its alert, through the rule's pipes.
   void EventQueryMatched(uint32_t r, std::string_view text);
+  // The alert of event query `r` for an event (its text) its pipes let by.
+  void EventAlert(uint32_t r, std::string&& text);
+  // The units whose conditions `record` meets, into `out` in unit order,
+  // leaving out (`waiting`) those waiting for their sequence. The caller
+  // holds the event's leaf scope.
+  void FindUnits(const io::Record& record, bool waiting, std::vector<uint32_t>& out);
+  std::vector<uint32_t> met_units;  // Process()' scratch
   // The units whose conditions `record` meets, in unit order, and its
   // timestamp, without counting or keeping anything of the event: what a
   // thread of the parallel runner finds, where it parsed the event, for the
@@ -876,34 +883,53 @@ void Engine::Impl::CountPartials(uint32_t r) {
   if (rule.sequence) KeepInFlight(r);
 }
 
+void Engine::Impl::EventAlert(uint32_t r, std::string&& text) {
+  Alert alert;
+  alert.rule_index = r;
+  alert.rule = &rules[r];
+  alert.events.push_back({.json = std::move(text), .missing = false});
+  ++compiled[r]->alerts;
+  Deliver(std::move(alert));
+}
+
 void Engine::Impl::EventQueryMatched(uint32_t r, std::string_view text) {
-  CompiledRule& rule = *compiled[r];
-  rule.event_pipes.Offer(std::string(text), [&](std::string&& alert_text) {
-    Alert alert;
-    alert.rule_index = r;
-    alert.rule = &rules[r];
-    alert.events.push_back({.json = std::move(alert_text), .missing = false});
-    ++rule.alerts;
-    Deliver(std::move(alert));
-  });
+  compiled[r]->event_pipes.Offer(
+      std::string(text), [&](std::string&& alert_text) { EventAlert(r, std::move(alert_text)); });
   RuleFinished(r);
 }
 
+void Engine::Impl::FindUnits(const io::Record& record, bool waiting, std::vector<uint32_t>& out) {
+  // Dispatch: the units whose category the event has (exact, as
+  // `category_field == "process"`), plus `any` units, narrowed by their
+  // literal anchors (ruleset/dispatch.hpp), in unit order (= rule order, then
+  // stage order), less the units ruled out by the event's values or (with
+  // `waiting`) waiting for their sequence (RuledOut()). The index does the
+  // category test, so only the where clause is evaluated. Shared leaves are
+  // answered once for the event (off with the prefilter: then every unit is
+  // evaluated on its own, the reference).
+  event_table = dispatcher.MarkCandidates(record, category_field);
+  dispatcher.TakeCandidates(candidate_units,
+                            options.literal_prefilter ? RuledOut(record, waiting) : nullptr);
+  out.clear();
+  for (uint32_t id : candidate_units) {
+    const UnitTests& u = unit_tests[id];
+    // (A later stage's hit can only extend a live partial, or for a missing
+    // stage rule one out: without one the unit is `dormant`, not here.)
+    // A required leaf that does not hold rules the unit out before its
+    // (cold) program is touched; every leaf's answer is kept for the event.
+    if (!Guarded(id, u, record)) continue;
+    if (rule_done[u.rule] != 0) continue;  // a `head` that has its events
+    if (!u.decided && !expr::Matches(*u.where, record)) continue;
+    out.push_back(id);
+  }
+}
+
 void Engine::Impl::MatchUnits(const io::Record& record, ruleset::MatchedUnits& out) {
-  out.units.clear();
   out.timestamp.reset();
   if (timestamp_field) out.timestamp = io::TimestampMillis(record.Get(*timestamp_field));
   std::optional<expr::EventScope> leaf_scope;
   if (options.literal_prefilter) leaf_scope.emplace(*leaf_memo, record);
-  event_table = dispatcher.MarkCandidates(record, category_field);
-  dispatcher.TakeCandidates(candidate_units,
-                            options.literal_prefilter ? RuledOut(record, false) : nullptr);
-  for (uint32_t id : candidate_units) {
-    const UnitTests& u = unit_tests[id];
-    if (!Guarded(id, u, record)) continue;
-    if (!u.decided && !expr::Matches(*u.where, record)) continue;
-    out.units.push_back(id);
-  }
+  FindUnits(record, /*waiting=*/false, out.units);
 }
 
 void Engine::Impl::Process(const io::Record& record, std::string_view json, const Ordinal& ordinal,
@@ -917,24 +943,14 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
     return json;
   };
   ++stats.events_processed;
-  // Dispatch: the units whose category the event has (exact, as
-  // `category_field == "process"`), plus `any` units, narrowed by their
-  // literal anchors (ruleset/dispatch.hpp), in unit order (= rule order, then
-  // stage order), less the units ruled out by the event's values or waiting
-  // for their sequence (RuledOut()). The index does the category test, so
-  // only the where clause is evaluated. Shared leaves are answered once for
-  // this event (off with the prefilter: then every unit is evaluated on its
-  // own, the reference).
-  // With `matched` that was done on another thread; only the units waiting
-  // for their sequence are left out here.
+  // The units the event meets; with `matched` they were found on another
+  // thread, and those waiting for their sequence are left out here.
   std::optional<expr::EventScope> leaf_scope;
   const std::vector<uint32_t>* units = matched;
   if (matched == nullptr) {
     if (options.literal_prefilter) leaf_scope.emplace(*leaf_memo, record);
-    event_table = dispatcher.MarkCandidates(record, category_field);
-    dispatcher.TakeCandidates(candidate_units,
-                              options.literal_prefilter ? RuledOut(record) : nullptr);
-    units = &candidate_units;
+    FindUnits(record, /*waiting=*/true, met_units);
+    units = &met_units;
   }
 
   EventHandle handle;  // made once, only if some operator keeps the event
@@ -949,17 +965,11 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
   touched_rules.clear();
   for (uint32_t id : *units) {
     const UnitTests& u = unit_tests[id];
-    // (A later stage's hit can only extend a live partial, or for a missing
-    // stage rule one out: without one the unit is `dormant`, not here.)
-    // A required leaf that does not hold rules the unit out before its
-    // (cold) program is touched; every leaf's answer is kept for the event.
-    if (matched == nullptr) {
-      if (!Guarded(id, u, record)) continue;
-    } else if (((dormant[id >> 6] >> (id & 63)) & 1) || (!unit_runs.empty() && !unit_runs[id])) {
-      continue;
+    if (matched != nullptr) {
+      if ((dormant[id >> 6] >> (id & 63)) & 1) continue;
+      if (!unit_runs.empty() && !unit_runs[id]) continue;  // another shard's
+      if (rule_done[u.rule] != 0) continue;
     }
-    if (rule_done[u.rule] != 0) continue;
-    if (matched == nullptr && !u.decided && !expr::Matches(*u.where, record)) continue;
     CompiledRule& rule = *compiled[u.rule];
     if (u.role == Unit::Role::kEvent) {
       EventQueryMatched(u.rule, text());
@@ -1174,14 +1184,7 @@ void Engine::Impl::FlushAll() {
       rule.sample->Flush(sink);
       CountPartials(index);
     } else {
-      rule.event_pipes.Flush([&](std::string&& text) {
-        Alert alert;
-        alert.rule_index = index;
-        alert.rule = &rules[index];
-        alert.events.push_back({.json = std::move(text), .missing = false});
-        ++rule.alerts;
-        Deliver(std::move(alert));
-      });
+      rule.event_pipes.Flush([&](std::string&& text) { EventAlert(index, std::move(text)); });
     }
     RuleFinished(index);
   }
