@@ -319,7 +319,8 @@ int main(int argc, char** argv) {
   app.add_flag("--strict", strict, "Stop at the first malformed event (exit code 1)");
   app.add_option("--threads", options.threads,
                  "Threads to run on; events are partitioned by --partition-field so sequences "
-                 "are found as with one thread (alerts then come per chunk of 4096 events)")
+                 "are found as with one thread (alerts then come per chunk of 1024 events, or "
+                 "when the input goes quiet)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   app.add_flag("--multi-pattern", options.multi_pattern,
