@@ -997,6 +997,13 @@ void Engine::Impl::Process(const io::Record& record, std::string_view json, cons
     rule.touched = false;
     if (rule.sequence) {
       RuleSink sink(this, r);
+      // An idle sequence is not advanced as time passes (AdvanceOperators):
+      // its clock is brought to the operators' time first, as if it had
+      // been. Otherwise a late event (processed anyway) would find it
+      // behind, and its partials would expire later than after a restart,
+      // whose snapshot carries the operators' time (found by fuzz_engine:
+      // evictions at a total cap differed).
+      if (!rule.advancing) rule.sequence->AdvanceWatermark(operator_watermark, sink);
       rule.sequence->OnEvent(retain(), {rule.hits.data(), rule.hit_count}, rule.until_hits, sink);
       CountPartials(r);
       RuleFinished(r);

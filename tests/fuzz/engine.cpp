@@ -490,11 +490,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
            std::to_string(uninterrupted.size()));
     }
     const eql::EngineStats a = engine.stats(), b = (*after)->stats();
-    if (a.events_in != b.events_in || a.events_processed != b.events_processed ||
-        a.events_late != b.events_late || a.alerts != b.alerts ||
-        a.partials_live != b.partials_live || a.partials_evicted != b.partials_evicted ||
-        a.strings_truncated != b.strings_truncated) {
-      Fail("a restart after event " + std::to_string(cut) + " changed the counters");
+    std::string changed;
+    auto compare = [&](const char* name, uint64_t x, uint64_t y) {
+      if (x != y)
+        changed += " " + std::string(name) + " " + std::to_string(x) + " -> " + std::to_string(y);
+    };
+    compare("events_in", a.events_in, b.events_in);
+    compare("events_processed", a.events_processed, b.events_processed);
+    compare("events_late", a.events_late, b.events_late);
+    compare("alerts", a.alerts, b.alerts);
+    compare("partials_live", a.partials_live, b.partials_live);
+    compare("partials_evicted", a.partials_evicted, b.partials_evicted);
+    compare("strings_truncated", a.strings_truncated, b.strings_truncated);
+    if (!changed.empty()) {
+      Fail("a restart after event " + std::to_string(cut) + " changed the counters:" + changed);
     }
   }
   (void)engine.stats().LimitReport();
