@@ -1936,25 +1936,17 @@ namespace eql::ruleset {
 
 absl::Status ShardAccess::Prepare(Engine& shard, std::string_view json, PreparedEvent& out) {
   Engine::Impl& e = *shard.impl_;
-  ++e.stats.events_in;
   out.has_normalized = false;
-  if (json.size() > e.options.max_event_bytes) {
-    ++e.stats.events_malformed;
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "event of ", json.size(), " bytes is over the limit of ", e.options.max_event_bytes));
-  }
-  absl::Status status;
-  if (e.normalizer) {
-    // The whole ECS event is made here: it must outlive the normalizer's
-    // next record, as the shard runs the rules on it later.
-    status = e.normalizer->Normalize(json, out.normalized);
-    if (status.ok()) {
-      out.normalized.Set("event.original", std::string(json));
-      status = e.projector->Project(out.normalized, out.record);
-      out.has_normalized = true;
-    }
-  } else {
-    status = e.projector->ProjectPadded(json, out.record);
+  if (!e.normalizer) return e.ProjectText(json, /*padded=*/true, out.record);
+  absl::Status status = e.Admit(json);
+  if (!status.ok()) return status;
+  // The whole ECS event is made here: it must outlive the normalizer's
+  // next record, as the shard runs the rules on it later.
+  status = e.normalizer->Normalize(json, out.normalized);
+  if (status.ok()) {
+    out.normalized.Set("event.original", std::string(json));
+    status = e.projector->Project(out.normalized, out.record);
+    out.has_normalized = true;
   }
   if (!status.ok()) ++e.stats.events_malformed;
   return status;

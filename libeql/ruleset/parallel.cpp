@@ -252,21 +252,14 @@ absl::StatusOr<std::unique_ptr<ParallelRunner>> ParallelRunner::Create(
     // matcher in step 1 and runs its partition in step 2, on whichever
     // thread.
     runner->partitioned_.push_back(std::move(shards[w]));
-    // The whole-stream shard is global_[0] (so a checkpoint keeps the
-    // layout of one per thread, the others null).
-    runner->global_.push_back(w == 0 ? std::move(shards[n]) : nullptr);
   }
+  runner->whole_ = std::move(shards[n]);  // null when every rule is split
   runner->reorders_ = ShardAccess::Reorders(*runner->partitioned_[0]);
   runner->serial_prepare_ = ShardAccess::StatefulSource(*runner->partitioned_[0]);
-  runner->has_global_ = runner->global_rules_ > 0;
   runner->prepared_.resize(kChunkEvents);
   runner->route_.resize(kChunkEvents);
   runner->ingest_errors_.resize(runner->threads_);
   for (Chunk& c : runner->chunks_) c.items.reserve(kChunkEvents);
-  for (size_t t = 0; t < n; ++t) runner->shard_tasks_.push_back(t);
-  for (size_t g = 0; g < n; ++g) {
-    if (runner->global_[g]) runner->shard_tasks_.push_back(n + g);
-  }
   runner->chunk_job_ = [r = runner.get()](size_t w) { r->Participate(w); };
   try {
     for (size_t w = 1; w < n; ++w) {
@@ -421,16 +414,15 @@ void ParallelRunner::PrepareBlock(size_t w, size_t block) {
 }
 
 void ParallelRunner::RunShard(size_t task) {
-  // Tasks 0..n-1 run partition `task`'s shard over its events; task n + g
-  // runs global shard g over every event; in arrival order.
+  // Tasks 0..n-1 run partition `task`'s shard over its events; task n runs
+  // the whole-stream shard over every event; in arrival order.
   const Chunk& c = *running_chunk_;
-  const size_t n = threads_;
-  const bool global = task >= n;
-  Engine& shard = global ? *global_[task - n] : *partitioned_[task];
-  // A reorder stage keeps (moves) the record it is given, and with global
-  // shards other threads read this event too: then each shard takes a
-  // copy. Otherwise the shards only read it.
-  const bool copy = reorders_ && has_global_;
+  const bool global = task == threads_;
+  Engine& shard = global ? *whole_ : *partitioned_[task];
+  // A reorder stage keeps (moves) the record it is given, and with a
+  // whole-stream shard another thread reads this event too: then each shard
+  // takes a copy. Otherwise the shards only read it.
+  const bool copy = reorders_ && whole_ != nullptr;
   for (size_t i = 0; i < c.items.size(); ++i) {
     const uint32_t route = route_[i];
     if (route == kNoPartition || (!global && route != task)) continue;
@@ -471,8 +463,8 @@ void ParallelRunner::Participate(size_t w) {
   // met and their times, its record only for the few that met one.
   for (;;) {
     const size_t task = next_task_.fetch_add(1, std::memory_order_relaxed);
-    if (task >= shard_tasks_.size()) break;
-    RunShard(shard_tasks_[task]);
+    if (task >= threads_ + (whole_ != nullptr ? 1 : 0)) break;
+    RunShard(task);
   }
 }
 
@@ -494,7 +486,7 @@ void ParallelRunner::Deliver() {
 
 void ParallelRunner::Collect() {
   for (size_t w = 0; w < threads_; ++w) {
-    for (Engine* shard : {partitioned_[w].get(), global_[w].get()}) {
+    for (Engine* shard : {partitioned_[w].get(), w == 0 ? whole_.get() : nullptr}) {
       if (shard == nullptr) continue;
       for (Alert& alert : shard->TakeAlerts()) {
         if (rules_ != nullptr) alert.rule = &(*rules_)[alert.rule_index];
@@ -508,7 +500,7 @@ void ParallelRunner::Flush() {
   RunChunk();
   std::function<void(size_t)> flush = [&](size_t w) {
     partitioned_[w]->Flush();
-    if (global_[w]) global_[w]->Flush();
+    if (w == 0 && whole_) whole_->Flush();
   };
   RunOnAll(flush);
   Collect();
@@ -519,10 +511,13 @@ void ParallelRunner::Save(runtime::SnapshotWriter& w) {
   w.U64(threads_);
   w.Bytes(partition_name_);
   w.U64(round_robin_);
+  // Each partition's shard, then whether a whole-stream shard follows: it
+  // does after the first (the layout of one per thread, the others absent).
   for (size_t t = 0; t < threads_; ++t) {
     ShardAccess::Save(*partitioned_[t], w);
-    w.Bool(global_[t] != nullptr);
-    if (global_[t]) ShardAccess::Save(*global_[t], w);
+    Engine* whole = t == 0 ? whole_.get() : nullptr;
+    w.Bool(whole != nullptr);
+    if (whole) ShardAccess::Save(*whole, w);
   }
 }
 
@@ -534,10 +529,11 @@ bool ParallelRunner::Load(runtime::SnapshotReader& r) {
     return r.Fail("the shards (another number of threads or partition field)");
   }
   for (size_t t = 0; t < threads_; ++t) {
-    bool has_global = false;
-    if (!ShardAccess::Load(*partitioned_[t], r) || !r.Bool(has_global)) return false;
-    if (has_global != (global_[t] != nullptr)) return r.Fail("the shards (rules placed otherwise)");
-    if (global_[t] && !ShardAccess::Load(*global_[t], r)) return false;
+    bool has_whole = false;
+    if (!ShardAccess::Load(*partitioned_[t], r) || !r.Bool(has_whole)) return false;
+    Engine* whole = t == 0 ? whole_.get() : nullptr;
+    if (has_whole != (whole != nullptr)) return r.Fail("the shards (rules placed otherwise)");
+    if (whole && !ShardAccess::Load(*whole, r)) return false;
   }
   return true;
 }
@@ -547,8 +543,8 @@ EngineStats ParallelRunner::Stats() {
   EngineStats total;
   for (size_t w = 0; w < threads_; ++w) {
     AddStats(total, partitioned_[w]->stats(), true);
-    if (global_[w]) AddStats(total, global_[w]->stats(), false);
   }
+  if (whole_) AddStats(total, whole_->stats(), false);
   return total;
 }
 

@@ -125,14 +125,12 @@ class ParallelRunner {
   std::string partition_name_;
   size_t global_rules_ = 0;
   std::vector<std::unique_ptr<Engine>> partitioned_;  // one per thread
-  // The whole-stream shard, if some rule cannot be split, is global_[0];
-  // the others are null.
-  std::vector<std::unique_ptr<Engine>> global_;
+  // The rules that cannot be split, whole; null when every rule is split.
+  std::unique_ptr<Engine> whole_;
   bool reorders_ = false;
   // The source normalizer remembers earlier records (Security 4688): every
   // event is then prepared by the first shard's, in arrival order.
   bool serial_prepare_ = false;
-  bool has_global_ = false;
 
   // Two chunks: the caller fills one while the workers run the other.
   Chunk chunks_[2];
@@ -147,7 +145,6 @@ class ParallelRunner {
   std::atomic<size_t> next_block_{0};
   size_t blocks_done_ = 0;
   std::condition_variable prepared_cv_;
-  std::vector<size_t> shard_tasks_;  // partitions 0..n-1, then n + global shard
   std::atomic<size_t> next_task_{0};
   std::vector<PreparedEvent> prepared_;
   std::vector<uint32_t> route_;  // per event: its partition, or kNoPartition
